@@ -1,0 +1,126 @@
+// C++ side of the plugin ABI: what every shopd plugin (and the host) builds on. Wraps the C
+// request in a Ctx, keeps exceptions from crossing the C boundary, and gives named prepared
+// statements, auth checks and service calls.
+#pragma once
+
+#include "shopd/http.hpp"
+#include "shopd/json.hpp"
+#include "shopd/plugin.h"
+
+#include <pqxx/pqxx>
+#include <pqxx/version.hxx>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#define SHOPD_STRINGIFY2(x) #x
+#define SHOPD_STRINGIFY(x) SHOPD_STRINGIFY2(x)
+
+/// Host and plugins share C++ objects (the worker's pqxx::connection) through the request, so
+/// both must be built by the same compiler, language level and libpqxx. The loader compares
+/// this string and refuses a plugin built differently (as nginx's NGX_MODULE_SIGNATURE does).
+#define SHOPD_BUILD_SIGNATURE                                                        \
+    "abi=" SHOPD_STRINGIFY(SHOPD_PLUGIN_ABI_VERSION) ";cxx=" __VERSION__             \
+    ";std=" SHOPD_STRINGIFY(__cplusplus) ";pqxx=" PQXX_VERSION
+
+namespace shopd {
+
+/// A named SQL statement, prepared on first use on each worker connection. Names are global per
+/// connection, so they carry the plugin's name: "catalog.product_by_id".
+struct Statement {
+    const char *name;
+    const char *sql;
+};
+
+/// Registers `st` on the connection (a no-op once registered).
+void ensure_prepared(pqxx::connection_base &conn, const Statement &st);
+
+/// Runs a named prepared statement with parameters bound by libpqxx (never spliced into SQL).
+template <class... Args>
+pqxx::result exec(pqxx::transaction_base &tx, const Statement &st, Args &&...args) {
+    ensure_prepared(tx.conn(), st);
+    return tx.exec_prepared(st.name, std::forward<Args>(args)...);
+}
+
+/// The authenticated customer behind a request.
+struct Customer {
+    std::int64_t id = 0;
+    std::string name;
+    std::string tier;
+};
+
+/// SHA-256 of `data` as 64 lower-case hex digits.
+std::string sha256_hex(std::string_view data);
+/// A random token of `bytes` bytes from OpenSSL's CSPRNG, as lower-case hex.
+std::string random_token(std::size_t bytes = 32);
+
+/// Reply of a service call made through the host.
+struct ServiceReply {
+    int status = 0;
+    std::string body;
+};
+
+/// One request as a handler sees it.
+class Ctx {
+public:
+    Ctx(const char *plugin, const shopd_request *req, shopd_response *resp)
+        : plugin_(plugin), req_(*req), resp_(resp) {}
+
+    const shopd_request &raw() const { return req_; }
+    std::string_view method() const { return req_.method; }
+    std::string_view path() const { return req_.path; }
+    std::string_view base_url() const { return req_.base_url; }
+    Query query() const { return Query(req_.query); }
+    std::string_view raw_query() const { return req_.query; }
+    std::string_view body_text() const { return {req_.body, req_.body_len}; }
+
+    /// Path capture `i` as an id; the router only captures digits, but ids past int64 -> 404.
+    std::int64_t id_param(std::size_t i) const;
+    /// The body as a JSON object: 415 if it is not declared JSON, 400 if it is not an object.
+    rapidjson::Document json_body() const;
+
+    /// The worker's connection; throws pqxx::broken_connection while the database is down.
+    pqxx::connection &db() const;
+
+    /// In a service call (plugin.serve), the caller's open transaction; nullptr otherwise.
+    pqxx::transaction_base *caller_txn() const { return static_cast<pqxx::transaction_base *>(req_.txn); }
+
+    /// 401 unless the request carries the admin bearer token.
+    void require_admin() const;
+    /// The customer owning the bearer token; 401 if there is none or it is unknown.
+    Customer require_customer(pqxx::transaction_base &tx) const;
+
+    /// Calls a service of another plugin through the host, inside transaction `tx`.
+    /// nullopt when no loaded plugin offers it.
+    std::optional<ServiceReply> call_service(pqxx::transaction_base &tx, const char *name,
+                                             const std::string &input) const;
+
+    void header(const char *name, const std::string &value) const;
+    /// Sends a JSON body with `status`.
+    void reply(int status, const std::string &json) const;
+    /// Sends a status with no body (204).
+    void reply_empty(int status) const;
+    /// Sends an RFC 9457 problem.
+    void reply_problem(int status, std::string_view title, std::string_view detail,
+                       const FieldErrors &errors = {}) const;
+
+    void log(int level, const std::string &message) const;
+    const char *plugin() const { return plugin_; }
+
+private:
+    const char *plugin_;
+    const shopd_request &req_;
+    shopd_response *resp_;
+};
+
+/// Runs `body` and turns every exception into a response, so none crosses the C ABI:
+/// ClientError -> its 4xx; lost connection -> 503; lock timeout (55P03) -> 409 + Retry-After;
+/// serialization failure / deadlock -> 409 + Retry-After; anything else -> logged 500.
+void run_guarded(const Ctx &ctx, const std::function<void()> &body) noexcept;
+
+
+}  // namespace shopd

@@ -1,0 +1,109 @@
+// Host configuration parsing with Boost.Program_options.
+#include "config.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace po = boost::program_options;
+
+namespace shopd::host {
+
+std::vector<std::string> split_list(const std::string &text) {
+    std::vector<std::string> out;
+    std::stringstream in(text);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+        const auto b = item.find_first_not_of(" \t");
+        const auto e = item.find_last_not_of(" \t");
+        if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
+    }
+    return out;
+}
+
+namespace {
+
+po::options_description describe(Config &c, std::string &plugins, std::string &config_file) {
+    po::options_description d("shopd options (each also as env SHOPD_<NAME>, e.g. SHOPD_DATABASE_URL)");
+    d.add_options()
+        ("help,h", "print this help and exit")
+        ("config", po::value(&config_file), "INI-style config file; [pricing] sections give plugin settings")
+        ("listen", po::value(&c.listen)->default_value(c.listen), "FastCGI socket: unix:/path or host:port")
+        ("workers", po::value(&c.workers)->default_value(0),
+         "worker threads, each with its own DB connection; 0 = 4 x cores. Keep above nginx's upstream keepalive")
+        ("database-url", po::value(&c.database_url), "PostgreSQL connection URL")
+        ("plugin-dir", po::value(&c.plugin_dir)->default_value(c.plugin_dir), "directory holding <name>.so plugins")
+        ("plugins", po::value(&plugins)->default_value("catalog,customers,pricing,cart,checkout"),
+         "plugins to load, in init order")
+        ("admin-token", po::value(&c.admin_token), "bearer token for admin writes (empty: admin writes refused)")
+        ("lock-timeout-ms", po::value(&c.lock_timeout_ms)->default_value(c.lock_timeout_ms),
+         "how long checkout waits for inventory row locks before answering 409")
+        ("reservation-ttl", po::value(&c.reservation_ttl)->default_value(c.reservation_ttl),
+         "seconds until an ACTIVE reservation expires")
+        ("max-body-bytes", po::value(&c.max_body_bytes)->default_value(c.max_body_bytes),
+         "largest request body accepted (larger -> 413)");
+    return d;
+}
+
+std::string env_to_option(const po::options_description &d, const std::string &env) {
+    // SHOPD_DATABASE_URL -> database-url; unknown SHOPD_* variables (SHOPD_URL...) are ignored.
+    const std::string prefix = "SHOPD_";
+    if (env.rfind(prefix, 0) != 0) return "";
+    std::string name;
+    for (char ch : env.substr(prefix.size())) name += ch == '_' ? '-' : static_cast<char>(std::tolower(ch));
+    return d.find_nothrow(name, false) ? name : "";
+}
+
+}  // namespace
+
+ParseResult parse_config(int argc, const char *const argv[]) {
+    Config c;
+    std::string plugins, config_file;
+    auto desc = describe(c, plugins, config_file);
+    po::variables_map vm;
+    ParseResult result;
+    try {
+        po::store(po::parse_command_line(argc, argv, desc), vm);
+        if (vm.count("help")) {
+            std::ostringstream out;
+            out << "usage: shopd [options]\n\n" << desc;
+            result.message = out.str();
+            return result;
+        }
+        if (vm.count("config")) {
+            const std::string path = vm["config"].as<std::string>();
+            std::ifstream in(path);
+            if (!in) throw std::runtime_error("cannot read config file " + path);
+            // allow_unregistered: plugin sections ([pricing] label=...) are the plugins' own.
+            const auto parsed = po::parse_config_file(in, desc, true);
+            for (const auto &opt : parsed.options)
+                if (opt.unregistered && !opt.value.empty()) c.values[opt.string_key] = opt.value.front();
+            po::store(parsed, vm);
+        }
+        po::store(po::parse_environment(desc, [&desc](const std::string &env) { return env_to_option(desc, env); }), vm);
+        po::notify(vm);
+    } catch (const std::exception &e) {
+        result.message = std::string("shopd: ") + e.what() + "\n(see shopd --help)";
+        result.exit_code = 2;
+        return result;
+    }
+    c.plugins = split_list(plugins);
+    if (c.workers == 0) c.workers = std::max(2u, std::thread::hardware_concurrency()) * 4;
+    if (c.lock_timeout_ms < 1 || c.reservation_ttl < 1 || c.max_body_bytes < 1) {
+        result.message = "shopd: lock-timeout-ms, reservation-ttl and max-body-bytes must be positive";
+        result.exit_code = 2;
+        return result;
+    }
+    c.values["listen"] = c.listen;
+    c.values["workers"] = std::to_string(c.workers);
+    c.values["plugin-dir"] = c.plugin_dir;
+    c.values["lock-timeout-ms"] = std::to_string(c.lock_timeout_ms);
+    c.values["reservation-ttl"] = std::to_string(c.reservation_ttl);
+    c.values["max-body-bytes"] = std::to_string(c.max_body_bytes);
+    result.config = std::move(c);
+    return result;
+}
+
+}  // namespace shopd::host

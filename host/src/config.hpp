@@ -1,0 +1,40 @@
+// Host configuration: flags, an optional config file and SHOPD_* environment variables.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace shopd::host {
+
+struct Config {
+    std::string listen = "127.0.0.1:9000";  ///< "unix:/path/to.sock" or "host:port"
+    unsigned workers = 0;                   ///< 0: 4 x cores (workers block on the database)
+    std::string database_url;               ///< libpq URL or key=value string
+    std::string plugin_dir = "plugins";
+    std::vector<std::string> plugins;       ///< load order = init order
+    std::string admin_token;
+    std::int64_t lock_timeout_ms = 2000;
+    std::int64_t reservation_ttl = 300;     ///< seconds
+    std::int64_t max_body_bytes = 1 << 20;
+    /// Every setting as text, including plugin settings ("pricing.label"), for host->config().
+    std::map<std::string, std::string> values;
+};
+
+/// Outcome of parsing: a config, or a message to print and an exit code (e.g. after --help).
+struct ParseResult {
+    std::optional<Config> config;
+    std::string message;
+    int exit_code = 0;
+};
+
+/// Parses argv, then the file named by --config, then SHOPD_* environment variables; earlier
+/// sources win (flags over file over environment), as Boost.Program_options stores them.
+ParseResult parse_config(int argc, const char *const argv[]);
+
+/// Splits "a, b,c" into {"a","b","c"}.
+std::vector<std::string> split_list(const std::string &text);
+
+}  // namespace shopd::host

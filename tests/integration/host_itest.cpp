@@ -1,0 +1,146 @@
+// Integration tests of the host kernel through real nginx + shopd + PostgreSQL: operational
+// routes, request ids, error statuses, body limits, plugin admin, database outage and recovery.
+#include "http_client.hpp"
+
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+using namespace shopd::test;
+
+class HostITest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(HostITest);
+    CPPUNIT_TEST(healthz);
+    CPPUNIT_TEST(readyzWithDatabase);
+    CPPUNIT_TEST(requestIdEchoedOrGenerated);
+    CPPUNIT_TEST(unknownRouteIs404Problem);
+    CPPUNIT_TEST(wrongMethodIs405WithAllow);
+    CPPUNIT_TEST(pathWithoutTrailingSlashServedTheSame);
+    CPPUNIT_TEST(bodyOverOneMebibyteIs413);
+    CPPUNIT_TEST(metricsExposition);
+    CPPUNIT_TEST(pluginListNeedsAdmin);
+    CPPUNIT_TEST(pluginListShowsLoadedPlugins);
+    CPPUNIT_TEST(databaseOutageGives503ThenRecovers);
+    CPPUNIT_TEST_SUITE_END();
+
+    static bool contains(const std::string &text, const std::string &needle) {
+        return text.find(needle) != std::string::npos;
+    }
+
+public:
+    void healthz() {
+        Http http;
+        const auto r = http.get("/healthz");
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 200L, r.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("ok"), std::string(r.json()["status"].GetString()));
+    }
+
+    void readyzWithDatabase() {
+        Http http;
+        const auto r = http.get("/readyz");
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 200L, r.status);
+    }
+
+    void requestIdEchoedOrGenerated() {
+        Http http;
+        auto r = http.request("GET", "/healthz/", "", "", {{"X-Request-Id", "test-req-123"}});
+        CPPUNIT_ASSERT_EQUAL(std::string("test-req-123"), r.header("X-Request-Id"));
+        r = http.get("/healthz/");
+        const std::string first = r.header("X-Request-Id");
+        CPPUNIT_ASSERT(first.size() >= 16);
+        CPPUNIT_ASSERT(first != http.get("/healthz/").header("X-Request-Id"));
+        // An error response carries one too.
+        CPPUNIT_ASSERT(!http.get("/api/does-not-exist/").header("X-Request-Id").empty());
+    }
+
+    void unknownRouteIs404Problem() {
+        Http http;
+        assert_problem(http.get("/api/does-not-exist/"), 404, "unknown route");
+        assert_problem(http.get("/api/customers/abc/"), 404, "non-numeric id");
+    }
+
+    void wrongMethodIs405WithAllow() {
+        Http http;
+        const auto r = http.get("/api/customers/");
+        assert_problem(r, 405, "GET on a POST-only route");
+        CPPUNIT_ASSERT(contains(r.header("Allow"), "POST"));
+        assert_problem(http.post("/healthz/", "{}"), 405, "POST /healthz");
+    }
+
+    void pathWithoutTrailingSlashServedTheSame() {
+        Http http;
+        CPPUNIT_ASSERT_EQUAL(200L, http.get("/healthz").status);
+        CPPUNIT_ASSERT_EQUAL(200L, http.get("/healthz/").status);
+    }
+
+    void bodyOverOneMebibyteIs413() {
+        Http http;
+        const std::string big(2 * 1024 * 1024, ' ');
+        assert_problem(http.post("/api/customers/", big, admin_token()), 413, "2 MiB body");
+        // The connection and the host are fine afterwards.
+        CPPUNIT_ASSERT_EQUAL(200L, http.get("/healthz/").status);
+    }
+
+    void metricsExposition() {
+        Http http;
+        http.get("/healthz/");
+        const auto r = http.get("/metrics");
+        CPPUNIT_ASSERT_EQUAL(200L, r.status);
+        CPPUNIT_ASSERT(contains(r.header("Content-Type"), "text/plain"));
+        CPPUNIT_ASSERT(contains(r.body, "shopd_requests_total{route=\"GET /healthz/\",status=\"200\"}"));
+        CPPUNIT_ASSERT(contains(r.body, "shopd_request_duration_seconds_bucket{le=\"+Inf\"}"));
+        CPPUNIT_ASSERT(contains(r.body, "shopd_plugin_info{name=\"customers\""));
+    }
+
+    void pluginListNeedsAdmin() {
+        Http http;
+        assert_problem(http.get("/api/admin/plugins/"), 401, "no token");
+        assert_problem(http.get("/api/admin/plugins/", "wrong-token"), 401, "bad token");
+        assert_problem(http.post("/api/admin/plugins/reload/", ""), 401, "reload without token");
+    }
+
+    void pluginListShowsLoadedPlugins() {
+        Http http;
+        const auto r = http.get("/api/admin/plugins/", admin_token());
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 200L, r.status);
+        const auto doc = r.json();
+        CPPUNIT_ASSERT(doc.IsArray() && doc.Size() >= 1);
+        bool customers = false;
+        for (const auto &p : doc.GetArray()) {
+            for (const char *k : {"name", "version", "abi", "path", "loaded_at"})
+                CPPUNIT_ASSERT_MESSAGE(k, p.HasMember(k));
+            customers |= std::string(p["name"].GetString()) == "customers";
+        }
+        CPPUNIT_ASSERT(customers);
+    }
+
+    void databaseOutageGives503ThenRecovers() {
+        const std::string stack = env("SHOPD_REPO") + "/scripts/stack";
+        Http http;
+        CPPUNIT_ASSERT_EQUAL(0, std::system((stack + " pg-stop >/dev/null").c_str()));
+        try {
+            assert_problem(http.get("/readyz/"), 503, "readyz with the database down");
+            const std::string body = "{\"name\":\"" + unique("outage") + "\"}";
+            assert_problem(http.post("/api/customers/", body, admin_token()), 503, "write with the database down");
+            CPPUNIT_ASSERT_EQUAL(200L, http.get("/healthz/").status);  // the process itself is fine
+        } catch (...) {
+            std::system((stack + " pg-start >/dev/null").c_str());
+            throw;
+        }
+        CPPUNIT_ASSERT_EQUAL(0, std::system((stack + " pg-start >/dev/null").c_str()));
+        // Every worker reconnects on its own; within a few seconds all answer again.
+        long status = 0;
+        for (int i = 0; i < 100 && status != 200; ++i) {
+            status = http.get("/readyz/").status;
+            if (status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        CPPUNIT_ASSERT_EQUAL(200L, status);
+        for (int i = 0; i < 40; ++i) CPPUNIT_ASSERT_EQUAL(200L, http.get("/readyz/").status);
+        const std::string body = "{\"name\":\"" + unique("after-outage") + "\"}";
+        CPPUNIT_ASSERT_EQUAL(201L, http.post("/api/customers/", body, admin_token()).status);
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(HostITest);
