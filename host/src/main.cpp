@@ -70,6 +70,7 @@ int main(int argc, char **argv) {
     std::thread signals(signal_loop, set, std::ref(server), std::ref(registry));
     signals.detach();
     const int rc = server.run();
+    registry.remove_generation_dir();
     std::fflush(stderr);
     // Worker threads may still be parked on idle kept-alive connections; end without unwinding them.
     std::_Exit(rc);

@@ -44,6 +44,10 @@ PluginRegistry::PluginRegistry(std::string dir, std::vector<std::string> names, 
 
 PluginRegistry::~PluginRegistry() {
     clear();
+    remove_generation_dir();
+}
+
+void PluginRegistry::remove_generation_dir() {
     std::error_code ec;
     fs::remove_all(generation_dir_, ec);
 }

@@ -79,6 +79,8 @@ public:
     std::shared_ptr<const Snapshot> snapshot() const;
     /// Drops every generation (at exit, after the workers stopped).
     void clear();
+    /// Removes the private copy directory (at exit, when destructors will not run).
+    void remove_generation_dir();
 
 private:
     std::shared_ptr<LoadedPlugin> load_one(const std::string &name, std::string &error);

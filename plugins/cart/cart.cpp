@@ -1,0 +1,217 @@
+// cart plugin: the customer's cart. Each line keeps a price snapshot taken from the "price"
+// service (served by whichever pricing plugin is loaded) at the customer's tier and the line's
+// quantity, so later rule changes never alter a line already in the cart.
+#include "cart.hpp"
+
+#include "shopd/sdk.hpp"
+
+namespace shopd::cart {
+namespace {
+
+constexpr const char *kName = "cart";
+constexpr const char *kVersion = "1.0.0";
+
+// Creating the cart lazily keeps customers free of a cart row until they use one.
+const Statement kEnsureCart{"cart.ensure_cart",
+                            "INSERT INTO carts (customer_id) VALUES ($1) ON CONFLICT (customer_id) DO NOTHING"};
+const Statement kFindCart{"cart.find_cart", "SELECT id FROM carts WHERE customer_id = $1"};
+// Writers lock the cart row: concurrent adds of one customer run one after the other, so the
+// merged quantity and its price snapshot are computed from the latest line.
+const Statement kLockCart{"cart.lock_cart", "SELECT id FROM carts WHERE customer_id = $1 FOR UPDATE"};
+const Statement kLines{"cart.lines",
+                       "SELECT ci.id, ci.variant_id, v.product_id, ci.quantity, ci.unit_price "
+                       "FROM cart_items ci JOIN variants v ON v.id = ci.variant_id "
+                       "WHERE ci.cart_id = $1 ORDER BY ci.id"};
+const Statement kLine{"cart.line",
+                      "SELECT ci.id, ci.variant_id, v.product_id, ci.quantity, ci.unit_price "
+                      "FROM cart_items ci JOIN variants v ON v.id = ci.variant_id "
+                      "WHERE ci.id = $1 AND ci.cart_id = $2"};
+const Statement kLineForVariant{"cart.line_for_variant",
+                                "SELECT quantity FROM cart_items WHERE cart_id = $1 AND variant_id = $2"};
+const Statement kVariant{"cart.variant", "SELECT product_id, stock - reserved FROM variants WHERE id = $1"};
+const Statement kProductVariants{"cart.product_variants",
+                                 "SELECT id FROM variants WHERE product_id = $1 ORDER BY id LIMIT 2"};
+const Statement kUpsertLine{"cart.upsert_line",
+                            "INSERT INTO cart_items (cart_id, variant_id, quantity, unit_price) "
+                            "VALUES ($1, $2, $3, $4::numeric) "
+                            "ON CONFLICT (cart_id, variant_id) DO UPDATE "
+                            "SET quantity = EXCLUDED.quantity, unit_price = EXCLUDED.unit_price "
+                            "RETURNING id"};
+const Statement kUpdateLine{"cart.update_line",
+                            "UPDATE cart_items SET quantity = $2, unit_price = $3::numeric WHERE id = $1"};
+const Statement kDeleteLine{"cart.delete_line", "DELETE FROM cart_items WHERE id = $1 AND cart_id = $2"};
+
+enum Route { GET_CART, ADD_ITEM, UPDATE_ITEM, DELETE_ITEM };
+
+const shopd_route kRoutes[] = {
+    {"GET", "/api/cart/", GET_CART},
+    {"POST", "/api/cart/items/", ADD_ITEM},
+    {"PATCH", "/api/cart/items/{id}/", UPDATE_ITEM},
+    {"DELETE", "/api/cart/items/{id}/", DELETE_ITEM},
+};
+
+Line line_from_row(const pqxx::row &r) {
+    Line l;
+    l.id = r[0].as<std::int64_t>();
+    l.variant_id = r[1].as<std::int64_t>();
+    l.product_id = r[2].as<std::int64_t>();
+    l.quantity = r[3].as<std::int64_t>();
+    l.unit_price = parse_money(r[4].c_str()).value_or(0);
+    return l;
+}
+
+std::int64_t locked_cart_id(pqxx::work &tx, std::int64_t customer_id) {
+    exec(tx, kEnsureCart, customer_id);
+    return exec(tx, kLockCart, customer_id)[0][0].as<std::int64_t>();
+}
+
+struct VariantStock {
+    std::int64_t product_id = 0;
+    std::int64_t available = 0;
+};
+
+/// The variant a line refers to; 400 (a field error) when it does not exist.
+VariantStock variant_stock(pqxx::work &tx, std::int64_t variant_id) {
+    const auto rows = exec(tx, kVariant, variant_id);
+    if (rows.empty()) throw validation_failed({{"variant_id", {"Unknown variant " + std::to_string(variant_id) + "."}}});
+    return {rows[0][0].as<std::int64_t>(), rows[0][1].as<std::int64_t>()};
+}
+
+/// The only variant of a product; 400 when the product is unknown or has several variants.
+std::int64_t sole_variant(pqxx::work &tx, std::int64_t product_id) {
+    const auto rows = exec(tx, kProductVariants, product_id);
+    if (rows.empty()) throw validation_failed({{"product_id", {"Unknown product " + std::to_string(product_id) + "."}}});
+    if (rows.size() > 1)
+        throw validation_failed({{"product_id", {"This product has several variants; give variant_id."}}});
+    return rows[0][0].as<std::int64_t>();
+}
+
+void require_available(std::int64_t quantity, std::int64_t available) {
+    if (quantity > available)
+        throw validation_failed(
+            {{"quantity", {"Only " + std::to_string(available < 0 ? 0 : available) + " available."}}});
+}
+
+/// Asks the pricing service for the unit price of `quantity` units at the customer's tier.
+Cents price_snapshot(const Ctx &ctx, pqxx::work &tx, const Customer &customer, std::int64_t variant_id,
+                     std::int64_t quantity) {
+    const std::string input = render_json([&](JsonWriter &w) {
+        w.StartObject();
+        put_key(w, "variant_id");
+        w.Int64(variant_id);
+        put_key(w, "quantity");
+        w.Int64(quantity);
+        put_key(w, "tier");
+        put_string(w, customer.tier);
+        w.EndObject();
+    });
+    const auto reply = ctx.call_service(tx, "price", input);
+    if (!reply) throw ClientError(503, "Service Unavailable", "No pricing plugin is loaded.");
+    if (reply->status != 200) {
+        ctx.log(1, "price service answered " + std::to_string(reply->status) + ": " + reply->body);
+        throw ClientError(reply->status >= 500 ? 503 : 400, status_title(reply->status >= 500 ? 503 : 400),
+                          "The item could not be priced.");
+    }
+    const auto unit = unit_price_from_reply(reply->body);
+    if (!unit) throw std::runtime_error("price service returned no unit_price: " + reply->body);
+    return *unit;
+}
+
+std::string render_line(const Line &line) {
+    return render_json([&](JsonWriter &w) { write_line(w, line); });
+}
+
+void get_cart(const Ctx &ctx) {
+    pqxx::work tx(ctx.db());
+    const Customer customer = ctx.require_customer(tx);
+    exec(tx, kEnsureCart, customer.id);
+    const auto cart_id = exec(tx, kFindCart, customer.id)[0][0].as<std::int64_t>();
+    std::vector<Line> lines;
+    for (const auto &row : exec(tx, kLines, cart_id)) lines.push_back(line_from_row(row));
+    tx.commit();
+    ctx.reply(200, render_cart(cart_id, lines));
+}
+
+void add_item(const Ctx &ctx) {
+    pqxx::work tx(ctx.db());
+    const Customer customer = ctx.require_customer(tx);
+    const AddItem input = parse_add_item(ctx.json_body());
+    const std::int64_t variant_id = input.variant_id ? *input.variant_id : sole_variant(tx, *input.product_id);
+    const VariantStock stock = variant_stock(tx, variant_id);
+    const auto cart_id = locked_cart_id(tx, customer.id);
+    const auto existing = exec(tx, kLineForVariant, cart_id, variant_id);
+    // Adding a variant already in the cart merges into one line and re-snapshots its price.
+    const std::int64_t quantity = input.quantity + (existing.empty() ? 0 : existing[0][0].as<std::int64_t>());
+    if (quantity > kMaxQuantity)
+        throw validation_failed({{"quantity", {"A line holds at most " + std::to_string(kMaxQuantity) + " units."}}});
+    require_available(quantity, stock.available);
+    Line line;
+    line.variant_id = variant_id;
+    line.product_id = stock.product_id;
+    line.quantity = quantity;
+    line.unit_price = price_snapshot(ctx, tx, customer, variant_id, quantity);
+    line.id = exec(tx, kUpsertLine, cart_id, variant_id, quantity, format_money(line.unit_price))[0][0].as<std::int64_t>();
+    tx.commit();
+    ctx.reply(existing.empty() ? 201 : 200, render_line(line));
+}
+
+void update_item(const Ctx &ctx) {
+    const auto item_id = ctx.id_param(0);
+    pqxx::work tx(ctx.db());
+    const Customer customer = ctx.require_customer(tx);
+    const auto quantity = parse_quantity_update(ctx.json_body());
+    const auto cart_id = locked_cart_id(tx, customer.id);
+    const auto rows = exec(tx, kLine, item_id, cart_id);
+    // Another customer's item is indistinguishable from a missing one.
+    if (rows.empty()) throw not_found();
+    Line line = line_from_row(rows[0]);
+    require_available(quantity, variant_stock(tx, line.variant_id).available);
+    line.quantity = quantity;
+    line.unit_price = price_snapshot(ctx, tx, customer, line.variant_id, quantity);
+    exec(tx, kUpdateLine, line.id, quantity, format_money(line.unit_price));
+    tx.commit();
+    ctx.reply(200, render_line(line));
+}
+
+void delete_item(const Ctx &ctx) {
+    const auto item_id = ctx.id_param(0);
+    pqxx::work tx(ctx.db());
+    const Customer customer = ctx.require_customer(tx);
+    const auto cart_id = locked_cart_id(tx, customer.id);
+    if (exec(tx, kDeleteLine, item_id, cart_id).affected_rows() == 0) throw not_found();
+    tx.commit();
+    ctx.reply_empty(204);
+}
+
+int init(const shopd_host_api *, void **state, char *, size_t) {
+    *state = nullptr;
+    return 0;
+}
+
+void handle(void *, int route, const shopd_request *req, shopd_response *resp) {
+    const Ctx ctx(kName, req, resp);
+    run_guarded(ctx, [&] {
+        switch (route) {
+        case GET_CART: return get_cart(ctx);
+        case ADD_ITEM: return add_item(ctx);
+        case UPDATE_ITEM: return update_item(ctx);
+        case DELETE_ITEM: return delete_item(ctx);
+        }
+        throw not_found();
+    });
+}
+
+void shutdown(void *) {}
+
+}  // namespace
+}  // namespace shopd::cart
+
+extern "C" SHOPD_EXPORT const shopd_plugin *cart_shopd_plugin(void) {
+    using namespace shopd::cart;
+    static const shopd_plugin descriptor = {
+        sizeof(shopd_plugin), SHOPD_PLUGIN_ABI_VERSION, SHOPD_BUILD_SIGNATURE, kName, kVersion,
+        kRoutes, sizeof kRoutes / sizeof kRoutes[0],
+        nullptr, 0,
+        init, handle, nullptr, shutdown, {}};
+    return &descriptor;
+}
