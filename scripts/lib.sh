@@ -317,7 +317,7 @@ pg_init() {
     home=$(pg_home "$var")
     pg_run mkdir -p "$home/run"
     log "postgres: initdb in $home (port $port)"
-    pg_run "$bin/initdb" -D "$home/data" -U shopd -A trust -E UTF8 --locale=C --no-sync \
+    pg_run "$bin/initdb" -D "$home/data" -U shopd -A trust -E UTF8 --locale=C --lc-ctype=C.UTF-8 --no-sync \
         >"$home/initdb.log" 2>&1 || {
         cat "$home/initdb.log" >&2
         die "initdb failed"

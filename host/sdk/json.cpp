@@ -20,13 +20,20 @@ bool is_json_media_type(std::string_view ct) {
 
 rapidjson::Document parse_json_object(std::string_view body) {
     rapidjson::Document doc;
-    doc.Parse<rapidjson::kParseNumbersAsStringsFlag>(body.data(), body.size());
+    // Invalid UTF-8 is rejected here, before it can reach the database (which would refuse it).
+    doc.Parse<rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseValidateEncodingFlag>(body.data(), body.size());
     if (doc.HasParseError()) {
         throw bad_request(std::string("JSON parse error - ") + rapidjson::GetParseError_En(doc.GetParseError()) +
                           " (at offset " + std::to_string(doc.GetErrorOffset()) + ")");
     }
     if (!doc.IsObject()) throw bad_request("Expected a JSON object as the request body.");
     return doc;
+}
+
+std::size_t utf8_length(std::string_view s) {
+    std::size_t n = 0;
+    for (unsigned char c : s) n += (c & 0xC0) != 0x80;  // count every byte that starts a character
+    return n;
 }
 
 Fields::Fields(const rapidjson::Value &object, std::string prefix) : object_(object), prefix_(std::move(prefix)) {}
@@ -82,7 +89,7 @@ std::optional<std::string> Fields::text(const char *key, bool required, std::siz
         error(key, "This field may not be blank.");
         return std::nullopt;
     }
-    if (s.size() > max_len) {
+    if (utf8_length(s) > max_len) {
         error(key, "Ensure this field has no more than " + std::to_string(max_len) + " characters.");
         return std::nullopt;
     }

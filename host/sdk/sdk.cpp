@@ -132,6 +132,16 @@ void handle_sql_error(const Ctx &ctx, const pqxx::sql_error &e) {
         reply_retry_later(ctx, 409, "The request conflicted with another one; retry it.");
     } else if (state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" || state == "57P03") {
         reply_retry_later(ctx, 503, "The database is unavailable.");
+    } else if (state.rfind("22", 0) == 0) {
+        // Data exceptions (bad encoding, out-of-range values) come from input a handler did not
+        // pre-validate: still the client's error, and nothing was written.
+        ctx.log(1, "data exception " + state + ": " + e.what());
+        ctx.reply_problem(400, "Bad Request", "The request contains a value the database cannot store.");
+    } else if (state.rfind("23", 0) == 0) {
+        // Integrity violations a handler did not map itself: the request conflicts with
+        // existing data (a concurrent insert of the same key, a row still referenced).
+        ctx.log(1, "integrity violation " + state + ": " + e.what());
+        ctx.reply_problem(409, "Conflict", "The request conflicts with the current state of the data.");
     } else {
         // Server fault: the client learns nothing of the query; the log gets everything.
         ctx.log(2, "sql error " + state + ": " + e.what() + " query: " + e.query());

@@ -106,7 +106,8 @@ Cents price_snapshot(const Ctx &ctx, pqxx::work &tx, const Customer &customer, s
         w.EndObject();
     });
     const auto reply = ctx.call_service(tx, "price", input);
-    if (!reply) throw ClientError(503, "Service Unavailable", "No pricing plugin is loaded.");
+    if (!reply)
+        throw ClientError(503, "Service Unavailable", "No pricing plugin is loaded.").with_header("Retry-After", "1");
     if (reply->status != 200) {
         ctx.log(1, "price service answered " + std::to_string(reply->status) + ": " + reply->body);
         throw ClientError(reply->status >= 500 ? 503 : 400, status_title(reply->status >= 500 ? 503 : 400),
@@ -156,9 +157,9 @@ void add_item(const Ctx &ctx) {
 }
 
 void update_item(const Ctx &ctx) {
-    const auto item_id = ctx.id_param(0);
     pqxx::work tx(ctx.db());
     const Customer customer = ctx.require_customer(tx);
+    const auto item_id = ctx.id_param(0);
     const auto quantity = parse_quantity_update(ctx.json_body());
     const auto cart_id = locked_cart_id(tx, customer.id);
     const auto rows = exec(tx, kLine, item_id, cart_id);
@@ -174,9 +175,9 @@ void update_item(const Ctx &ctx) {
 }
 
 void delete_item(const Ctx &ctx) {
-    const auto item_id = ctx.id_param(0);
     pqxx::work tx(ctx.db());
     const Customer customer = ctx.require_customer(tx);
+    const auto item_id = ctx.id_param(0);
     const auto cart_id = locked_cart_id(tx, customer.id);
     if (exec(tx, kDeleteLine, item_id, cart_id).affected_rows() == 0) throw not_found();
     tx.commit();

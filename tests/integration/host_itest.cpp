@@ -124,6 +124,8 @@ public:
             assert_problem(http.get("/readyz/"), 503, "readyz with the database down");
             const std::string body = "{\"name\":\"" + unique("outage") + "\"}";
             assert_problem(http.post("/api/customers/", body, admin_token()), 503, "write with the database down");
+            assert_problem(http.get("/api/products/"), 503, "catalog read with the database down");
+            CPPUNIT_ASSERT_EQUAL(std::string("1"), http.get("/api/products/").header("Retry-After"));
             CPPUNIT_ASSERT_EQUAL(200L, http.get("/healthz/").status);  // the process itself is fine
         } catch (...) {
             std::system((stack + " pg-start >/dev/null").c_str());
@@ -140,6 +142,7 @@ public:
         for (int i = 0; i < 40; ++i) CPPUNIT_ASSERT_EQUAL(200L, http.get("/readyz/").status);
         const std::string body = "{\"name\":\"" + unique("after-outage") + "\"}";
         CPPUNIT_ASSERT_EQUAL(201L, http.post("/api/customers/", body, admin_token()).status);
+        for (int i = 0; i < 40; ++i) CPPUNIT_ASSERT_EQUAL(200L, http.get("/api/products/").status);
     }
 };
 

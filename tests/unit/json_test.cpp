@@ -26,6 +26,7 @@ class JsonTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(numbersKeepTheirExactText);
     CPPUNIT_TEST(collectsAllFieldErrors);
     CPPUNIT_TEST(validatesTypesAndRanges);
+    CPPUNIT_TEST(rejectsInvalidUtf8AndCountsCharacters);
     CPPUNIT_TEST(recognisesJsonMediaTypes);
     CPPUNIT_TEST(rendersMoneyAsStrings);
     CPPUNIT_TEST_SUITE_END();
@@ -76,6 +77,16 @@ public:
         Fields ok(doc);
         CPPUNIT_ASSERT(!ok.text("d", false, 10));          // null where optional: absent, no error
         CPPUNIT_ASSERT(ok.ok());
+    }
+
+    void rejectsInvalidUtf8AndCountsCharacters() {
+        CPPUNIT_ASSERT_EQUAL(400, expect_error([] { parse_json_object("{\"name\":\"\xff\xfe\"}"); }).status);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(5), utf8_length("\xc3\x89" "cole"));  // "École": 6 bytes, 5 characters
+        const std::string name(199, 'a');
+        auto doc = parse_json_object("{\"name\":\"" + name + "\xc3\x89\"}");  // 200 characters, 201 bytes
+        Fields f(doc);
+        CPPUNIT_ASSERT(f.text("name", true, 200));
+        CPPUNIT_ASSERT(!f.text("name", true, 199));
     }
 
     void recognisesJsonMediaTypes() {

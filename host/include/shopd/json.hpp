@@ -22,6 +22,9 @@ using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 /// Whether a Content-Type names JSON (application/json or application/*+json).
 bool is_json_media_type(std::string_view content_type);
 
+/// Characters (code points) in valid UTF-8 text; limits count characters as DRF's do.
+std::size_t utf8_length(std::string_view text);
+
 /// Parses a request body that must be one JSON object. Numbers are kept as their source text so
 /// money and ids are never rounded through a double. Throws a 400 ClientError otherwise.
 rapidjson::Document parse_json_object(std::string_view body);

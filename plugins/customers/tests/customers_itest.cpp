@@ -56,6 +56,7 @@ public:
         CPPUNIT_ASSERT(d["errors"].HasMember("name") && d["errors"].HasMember("tier"));
         assert_problem(http.post("/api/customers/", "{\"name\":", admin_token()), 400, "malformed JSON");
         assert_problem(http.post("/api/customers/", "[1]", admin_token()), 400, "array body");
+        assert_problem(http.post("/api/customers/", "{\"name\":\"\xff\xfe\"}", admin_token()), 400, "invalid UTF-8");
         assert_problem(http.post("/api/customers/", "{\"name\":true}", admin_token()), 400, "boolean as name");
         assert_problem(http.post("/api/customers/", "{\"name\":{\"a\":1}}", admin_token()), 400, "object as name");
         CPPUNIT_ASSERT_EQUAL(before, customer_count());

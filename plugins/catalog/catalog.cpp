@@ -1,0 +1,472 @@
+// catalog plugin: categories, products and variants (public reads, admin writes) and the
+// inventory count of a variant.
+#include "catalog.hpp"
+
+#include "shopd/sdk.hpp"
+
+#include <array>
+#include <cstdio>
+#include <memory>
+
+namespace shopd::catalog {
+namespace {
+
+constexpr const char *kName = "catalog";
+constexpr const char *kVersion = "1.0.0";
+
+/// What init() reads from the host's configuration.
+struct Settings {
+    /// How long PUT .../inventory/ waits for a variant row that a checkout holds before it
+    /// answers 409 + Retry-After: the host's lock-timeout-ms, shared with checkout.
+    std::string lock_timeout_ms = "2000";
+};
+
+// ---------------------------------------------------------------------------------------------
+// Statements. Optional filters are NULL-able parameters. List pages carry the total row count as
+// an uncorrelated subquery (computed once), so count and rows come from one snapshot in one
+// round trip, while the page itself can still stop after LIMIT rows.
+
+const Statement kSetLockTimeout{"catalog.set_lock_timeout", "SELECT set_config('lock_timeout', $1, true)"};
+
+#define CATALOG_CATEGORY_COLUMNS "c.id, c.name, c.slug, c.parent_id"
+
+const Statement kCategoryById{"catalog.category_by_id",
+                              "SELECT " CATALOG_CATEGORY_COLUMNS " FROM categories c WHERE c.id = $1"};
+
+const Statement kCategoryPage{"catalog.category_page",
+                              "SELECT " CATALOG_CATEGORY_COLUMNS ","
+                              " (SELECT count(*) FROM categories c WHERE ($1::bigint IS NULL OR c.parent_id = $1))"
+                              " FROM categories c WHERE ($1::bigint IS NULL OR c.parent_id = $1)"
+                              " ORDER BY c.id LIMIT $2 OFFSET $3"};
+
+// Every slug the new one could collide with: the base itself and base-<anything>.
+const Statement kTakenSlugs{"catalog.taken_slugs",
+                           "SELECT slug FROM categories WHERE slug = $1 OR starts_with(slug, $1 || '-')"};
+
+// DO NOTHING instead of a unique-violation error: a slug taken concurrently just returns no row
+// and the transaction stays usable for the next candidate (no savepoint needed).
+const Statement kInsertCategory{"catalog.insert_category",
+                                "INSERT INTO categories (name, slug, parent_id) VALUES ($1, $2, $3)"
+                                " ON CONFLICT (slug) DO NOTHING RETURNING id"};
+
+#define CATALOG_VARIANT_COLUMNS "v.id, v.product_id, v.sku, v.name, v.price_delta, v.stock, v.reserved"
+
+// A product row joined with each of its variants (columns 0-4 product, 5-11 variant).
+const Statement kProductById{"catalog.product_by_id",
+                             "SELECT p.id, p.name, p.description, p.category_id, p.base_price, " CATALOG_VARIANT_COLUMNS
+                             " FROM products p LEFT JOIN variants v ON v.product_id = p.id"
+                             " WHERE p.id = $1 ORDER BY v.id"};
+
+// Products matching ?category= ($1: itself and all descendants) and ?search= ($2).
+#define CATALOG_PRODUCT_FILTER                                                \
+    " WHERE ($1::bigint IS NULL OR p.category_id IN (SELECT id FROM tree))"   \
+    " AND ($2::text IS NULL OR strpos(lower(p.name), lower($2)) > 0)"
+
+// One page of products with all their variants: kProductById's columns, then the total count.
+// ORDER is a fixed SQL fragment over alias p, one prepared statement per ordering, so each gets
+// its own plan: an index scan that stops after offset + limit rows (pkey, and the (name, id) and
+// (base_price, id) indexes of sql/003). id breaks ties so pages never overlap. The count is an uncorrelated subquery: computed once, from the same snapshot as the
+// page. UNION (not UNION ALL) in the tree also stops at a parent cycle.
+#define CATALOG_PRODUCT_PAGE(ORDER)                                                                   \
+    "WITH RECURSIVE tree (id) AS ("                                                                   \
+    "SELECT id FROM categories WHERE id = $1"                                                         \
+    " UNION SELECT c.id FROM categories c JOIN tree t ON c.parent_id = t.id"                          \
+    "), page AS ("                                                                                    \
+    "SELECT p.id, p.name, p.description, p.category_id, p.base_price FROM products p"                 \
+    CATALOG_PRODUCT_FILTER " ORDER BY " ORDER " LIMIT $3 OFFSET $4"                                   \
+    ") SELECT p.id, p.name, p.description, p.category_id, p.base_price, " CATALOG_VARIANT_COLUMNS ", " \
+    "(SELECT count(*) FROM products p" CATALOG_PRODUCT_FILTER ")"                                     \
+    " FROM page p LEFT JOIN variants v ON v.product_id = p.id ORDER BY " ORDER ", v.id"
+
+// Indexed by ProductOrdering.
+const std::array<Statement, kProductOrderingCount> kProductPages{{
+    {"catalog.product_page_id", CATALOG_PRODUCT_PAGE("p.id")},
+    {"catalog.product_page_id_desc", CATALOG_PRODUCT_PAGE("p.id DESC")},
+    {"catalog.product_page_name", CATALOG_PRODUCT_PAGE("p.name, p.id")},
+    {"catalog.product_page_name_desc", CATALOG_PRODUCT_PAGE("p.name DESC, p.id DESC")},
+    {"catalog.product_page_base_price", CATALOG_PRODUCT_PAGE("p.base_price, p.id")},
+    {"catalog.product_page_base_price_desc", CATALOG_PRODUCT_PAGE("p.base_price DESC, p.id DESC")},
+}};
+
+const Statement kInsertProduct{"catalog.insert_product",
+                               "INSERT INTO products (name, description, category_id, base_price)"
+                               " VALUES ($1, $2, $3, $4::numeric) RETURNING id"};
+
+// FOR SHARE: the price the new variant's delta is checked against cannot change under us.
+const Statement kProductPriceForShare{"catalog.product_price_for_share",
+                                      "SELECT base_price FROM products WHERE id = $1 FOR SHARE"};
+
+const Statement kVariantById{"catalog.variant_by_id",
+                             "SELECT " CATALOG_VARIANT_COLUMNS " FROM variants v WHERE v.id = $1"};
+
+const Statement kVariantPage{"catalog.variant_page",
+                             "SELECT " CATALOG_VARIANT_COLUMNS ","
+                             " (SELECT count(*) FROM variants v WHERE ($1::bigint IS NULL OR v.product_id = $1))"
+                             " FROM variants v WHERE ($1::bigint IS NULL OR v.product_id = $1)"
+                             " ORDER BY v.id LIMIT $2 OFFSET $3"};
+
+// A duplicate SKU (even one committed by a concurrent request) returns no row rather than
+// failing the transaction, so every duplicate of a request can be reported at once.
+const Statement kInsertVariant{"catalog.insert_variant",
+                               "INSERT INTO variants AS v (product_id, sku, name, price_delta, stock)"
+                               " VALUES ($1, $2, $3, $4::numeric, $5)"
+                               " ON CONFLICT (sku) DO NOTHING RETURNING " CATALOG_VARIANT_COLUMNS};
+
+const Statement kLockVariant{"catalog.lock_variant", "SELECT reserved FROM variants WHERE id = $1 FOR UPDATE"};
+
+const Statement kSetStock{"catalog.set_stock",
+                          "UPDATE variants AS v SET stock = $2 WHERE v.id = $1 RETURNING " CATALOG_VARIANT_COLUMNS};
+
+// ---------------------------------------------------------------------------------------------
+// Routes
+
+enum Route {
+    LIST_CATEGORIES,
+    GET_CATEGORY,
+    CREATE_CATEGORY,
+    LIST_PRODUCTS,
+    GET_PRODUCT,
+    CREATE_PRODUCT,
+    LIST_VARIANTS,
+    GET_VARIANT,
+    CREATE_VARIANT,
+    SET_INVENTORY,
+};
+
+const shopd_route kRoutes[] = {
+    {"GET", "/api/categories/", LIST_CATEGORIES},
+    {"GET", "/api/categories/{id}/", GET_CATEGORY},
+    {"POST", "/api/categories/", CREATE_CATEGORY},
+    {"GET", "/api/products/", LIST_PRODUCTS},
+    {"GET", "/api/products/{id}/", GET_PRODUCT},
+    {"POST", "/api/products/", CREATE_PRODUCT},
+    {"GET", "/api/variants/", LIST_VARIANTS},
+    {"GET", "/api/variants/{id}/", GET_VARIANT},
+    {"POST", "/api/variants/", CREATE_VARIANT},
+    {"PUT", "/api/variants/{id}/inventory/", SET_INVENTORY},
+};
+
+// ---------------------------------------------------------------------------------------------
+// Rows -> domain values
+
+Cents money_of(const pqxx::field &f) {
+    // NUMERIC(12,2) arrives as its exact decimal text; never through a double.
+    const auto cents = parse_money(f.c_str());
+    if (!cents) throw std::runtime_error(std::string("catalog: unreadable money value ") + f.c_str());
+    return *cents;
+}
+
+Category category_of(const pqxx::row &r) {
+    Category c;
+    c.id = r[0].as<std::int64_t>();
+    c.name = r[1].c_str();
+    c.slug = r[2].c_str();
+    if (!r[3].is_null()) c.parent_id = r[3].as<std::int64_t>();
+    return c;
+}
+
+/// The variant in columns first .. first+6 (CATALOG_VARIANT_COLUMNS).
+Variant variant_of(const pqxx::row &r, pqxx::row::size_type first = 0) {
+    Variant v;
+    v.id = r[first].as<std::int64_t>();
+    v.product_id = r[first + 1].as<std::int64_t>();
+    v.sku = r[first + 2].c_str();
+    v.name = r[first + 3].c_str();
+    v.price_delta = money_of(r[first + 4]);
+    v.stock = r[first + 5].as<std::int64_t>();
+    v.reserved = r[first + 6].as<std::int64_t>();
+    return v;
+}
+
+/// Folds product x variant rows (kProductById's columns, products in order) into products.
+std::vector<Product> products_of(const pqxx::result &rows) {
+    std::vector<Product> out;
+    for (const auto &r : rows) {
+        const auto id = r[0].as<std::int64_t>();
+        if (out.empty() || out.back().id != id) {
+            Product p;
+            p.id = id;
+            p.name = r[1].c_str();
+            p.description = r[2].c_str();
+            p.category_id = r[3].as<std::int64_t>();
+            p.base_price = money_of(r[4]);
+            out.push_back(std::move(p));
+        }
+        if (!r[5].is_null()) out.back().variants.push_back(variant_of(r, 5));  // LEFT JOIN: none
+    }
+    return out;
+}
+
+/// The count(*) column `col` of a page; 0 for no rows (then only page 1 exists).
+std::int64_t total_of(const pqxx::result &rows, pqxx::row::size_type col) {
+    return rows.empty() ? 0 : rows[0][col].as<std::int64_t>();
+}
+
+/// Replies 200 with one page in DRF's envelope; a page past the end is 404.
+template <class Item, class WriteItem>
+void reply_page(const Ctx &ctx, const PageRequest &page, std::int64_t count, const std::vector<Item> &items,
+                WriteItem write_item) {
+    if (!page_exists(page, count)) throw not_found("Invalid page.");
+    const auto next = next_page_url(page, count, ctx.base_url(), ctx.path(), ctx.raw_query());
+    const auto previous = previous_page_url(page, ctx.base_url(), ctx.path(), ctx.raw_query());
+    ctx.reply(200, render_page(count, next, previous, items, write_item));
+}
+
+/// ctx.json_body(), but refusing deeply nested JSON first: the SDK's recursive parser would
+/// overflow the worker's stack and take the whole host down (see json_nesting_within). Only for
+/// JSON content types, so a non-JSON body still gets its 415 from the SDK.
+rapidjson::Document json_body(const Ctx &ctx) {
+    if (is_json_media_type(ctx.raw().content_type) && !json_nesting_within(ctx.body_text(), kMaxJsonDepth))
+        throw bad_request("JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels.");
+    return ctx.json_body();
+}
+
+template <class Value, class Write>
+std::string render_one(const Value &value, Write write) {
+    return render_json([&](JsonWriter &w) { write(w, value); });
+}
+
+ClientError unknown_id(const char *field, std::int64_t id) {
+    return validation_failed({{field, {"Invalid pk \"" + std::to_string(id) + "\" - object does not exist."}}});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Categories
+
+void list_categories(const Ctx &ctx) {
+    const auto query = ctx.query();
+    const auto parent = parse_id_filter("parent", query.get("parent"));
+    const auto page = parse_page_request(query);
+    pqxx::read_transaction tx(ctx.db());
+    const auto rows = exec(tx, kCategoryPage, parent, page.page_size, page.offset());
+    tx.commit();
+    std::vector<Category> items;
+    for (const auto &r : rows) items.push_back(category_of(r));
+    reply_page(ctx, page, total_of(rows, 4), items, write_category);
+}
+
+void get_category(const Ctx &ctx) {
+    const auto id = ctx.id_param(0);
+    pqxx::read_transaction tx(ctx.db());
+    const auto rows = exec(tx, kCategoryById, id);
+    tx.commit();
+    if (rows.empty()) throw not_found();
+    ctx.reply(200, render_one(category_of(rows[0]), write_category));
+}
+
+/// Inserts the category under the first free slug. A concurrent request may take that slug
+/// between our read and our insert; then the insert returns nothing and we look again. Each
+/// lost round means another request got its slug, so the rounds are bounded by the number of
+/// concurrent writers (the host's workers); kSlugAttempts is far above that.
+std::int64_t insert_category(pqxx::work &tx, const NewCategory &input, std::string &slug) {
+    constexpr int kSlugAttempts = 64;
+    const std::string base = slugify(input.name);
+    for (int attempt = 0; attempt < kSlugAttempts; ++attempt) {
+        std::set<std::string> taken;
+        for (const auto &r : exec(tx, kTakenSlugs, base)) taken.insert(r[0].c_str());
+        slug = first_free_slug(base, taken);
+        pqxx::result rows;
+        try {
+            rows = exec(tx, kInsertCategory, input.name, slug, input.parent_id);
+        } catch (const pqxx::foreign_key_violation &) {
+            // The parent was checked by the database itself: no window for a race.
+            throw unknown_id("parent_id", *input.parent_id);
+        }
+        if (!rows.empty()) return rows[0][0].as<std::int64_t>();
+    }
+    throw conflict("Could not find a free slug for this name; retry.").with_header("Retry-After", "1");
+}
+
+void create_category(const Ctx &ctx) {
+    ctx.require_admin();
+    const auto input = parse_new_category(json_body(ctx));
+    pqxx::work tx(ctx.db());
+    Category c;
+    c.id = insert_category(tx, input, c.slug);
+    c.name = input.name;
+    c.parent_id = input.parent_id;
+    tx.commit();
+    ctx.reply(201, render_one(c, write_category));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Products
+
+void list_products(const Ctx &ctx) {
+    const auto query = ctx.query();
+    const auto category = parse_id_filter("category", query.get("category"));
+    const auto search = parse_search(query.get("search"));
+    const auto ordering = parse_ordering(query.get("ordering"));
+    const auto page = parse_page_request(query);
+    pqxx::read_transaction tx(ctx.db());
+    const auto &statement = kProductPages[static_cast<std::size_t>(ordering)];
+    const auto rows = exec(tx, statement, category, search, page.page_size, page.offset());
+    tx.commit();
+    reply_page(ctx, page, total_of(rows, 12), products_of(rows), write_product);
+}
+
+void get_product(const Ctx &ctx) {
+    const auto id = ctx.id_param(0);
+    pqxx::read_transaction tx(ctx.db());
+    const auto products = products_of(exec(tx, kProductById, id));
+    tx.commit();
+    if (products.empty()) throw not_found();
+    ctx.reply(200, render_one(products[0], write_product));
+}
+
+/// The variant a product gets when created without any: "P<id>-DEFAULT", or with a suffix if
+/// someone already used that SKU by hand.
+void insert_default_variant(pqxx::work &tx, std::int64_t product_id) {
+    const std::string base = "P" + std::to_string(product_id) + "-DEFAULT";
+    for (int n = 1; n <= 5; ++n) {
+        const std::string sku = n == 1 ? base : base + "-" + std::to_string(n);
+        if (!exec(tx, kInsertVariant, product_id, sku, std::string("Default"), format_money(0), 0).empty()) return;
+    }
+    throw conflict("Could not derive a free SKU for the default variant; retry.");
+}
+
+/// Inserts the requested variants; every SKU already taken is reported (keyed by its index).
+void insert_variants(pqxx::work &tx, std::int64_t product_id, const std::vector<NewVariant> &variants) {
+    FieldErrors errors;
+    for (std::size_t i = 0; i < variants.size(); ++i) {
+        const auto &v = variants[i];
+        if (exec(tx, kInsertVariant, product_id, v.sku, v.name, format_money(v.price_delta), v.stock).empty())
+            errors["variants[" + std::to_string(i) + "].sku"].push_back(kDuplicateSku);
+    }
+    // Thrown before commit: the product and the variants already inserted are rolled back.
+    if (!errors.empty()) throw validation_failed(std::move(errors));
+}
+
+void create_product(const Ctx &ctx) {
+    ctx.require_admin();
+    const auto input = parse_new_product(json_body(ctx));
+    pqxx::work tx(ctx.db());
+    std::int64_t id = 0;
+    try {
+        id = exec(tx, kInsertProduct, input.name, input.description, input.category_id,
+                  format_money(input.base_price))[0][0]
+                 .as<std::int64_t>();
+    } catch (const pqxx::foreign_key_violation &) {
+        throw unknown_id("category_id", input.category_id);
+    }
+    if (input.variants.empty()) insert_default_variant(tx, id);
+    else insert_variants(tx, id, input.variants);
+    const auto products = products_of(exec(tx, kProductById, id));
+    tx.commit();
+    ctx.reply(201, render_one(products.at(0), write_product));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Variants and inventory
+
+void list_variants(const Ctx &ctx) {
+    const auto query = ctx.query();
+    const auto product = parse_id_filter("product", query.get("product"));
+    const auto page = parse_page_request(query);
+    pqxx::read_transaction tx(ctx.db());
+    const auto rows = exec(tx, kVariantPage, product, page.page_size, page.offset());
+    tx.commit();
+    std::vector<Variant> items;
+    for (const auto &r : rows) items.push_back(variant_of(r));
+    reply_page(ctx, page, total_of(rows, 7), items, write_variant);
+}
+
+void get_variant(const Ctx &ctx) {
+    const auto id = ctx.id_param(0);
+    pqxx::read_transaction tx(ctx.db());
+    const auto rows = exec(tx, kVariantById, id);
+    tx.commit();
+    if (rows.empty()) throw not_found();
+    ctx.reply(200, render_one(variant_of(rows[0]), write_variant));
+}
+
+void create_variant(const Ctx &ctx) {
+    ctx.require_admin();
+    const auto input = parse_new_variant(json_body(ctx));
+    const auto &v = input.variant;
+    pqxx::work tx(ctx.db());
+    const auto product = exec(tx, kProductPriceForShare, input.product_id);
+    if (product.empty()) throw unknown_id("product_id", input.product_id);
+    FieldErrors errors;
+    check_variant_price(money_of(product[0][0]), v.price_delta, "price_delta", errors);
+    if (!errors.empty()) throw validation_failed(std::move(errors));
+    const auto rows = exec(tx, kInsertVariant, input.product_id, v.sku, v.name, format_money(v.price_delta), v.stock);
+    if (rows.empty()) throw validation_failed({{"sku", {kDuplicateSku}}});
+    tx.commit();
+    ctx.reply(201, render_one(variant_of(rows[0]), write_variant));
+}
+
+void set_inventory(const Ctx &ctx, const Settings &settings) {
+    ctx.require_admin();
+    const auto id = ctx.id_param(0);
+    const auto stock = parse_inventory(json_body(ctx));
+    pqxx::work tx(ctx.db());
+    exec(tx, kSetLockTimeout, settings.lock_timeout_ms);
+    // The row lock orders us after any checkout that is reserving this variant, so `reserved`
+    // cannot grow between this check and the update.
+    const auto locked = exec(tx, kLockVariant, id);
+    if (locked.empty()) throw not_found();
+    const auto reserved = locked[0][0].as<std::int64_t>();
+    if (stock < reserved)
+        throw conflict("stock " + std::to_string(stock) + " is below the " + std::to_string(reserved) +
+                       " units currently reserved.");
+    const auto rows = exec(tx, kSetStock, id, stock);
+    tx.commit();
+    ctx.reply(200, render_one(variant_of(rows[0]), write_variant));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plugin edge
+
+int init(const shopd_host_api *host, void **state, char *err, size_t err_len) {
+    try {
+        auto settings = std::make_unique<Settings>();
+        if (const char *value = host->config("lock-timeout-ms")) {
+            if (!parse_int(value, 1, 24LL * 3600 * 1000)) {
+                std::snprintf(err, err_len, "lock-timeout-ms must be a whole number of milliseconds, not \"%s\"", value);
+                return 1;
+            }
+            settings->lock_timeout_ms = value;
+        }
+        *state = settings.release();
+        return 0;
+    } catch (const std::exception &e) {  // nothing may cross the C ABI
+        std::snprintf(err, err_len, "%s", e.what());
+        return 1;
+    }
+}
+
+void handle(void *state, int route, const shopd_request *req, shopd_response *resp) {
+    const Ctx ctx(kName, req, resp);
+    const auto &settings = *static_cast<const Settings *>(state);
+    run_guarded(ctx, [&] {
+        switch (route) {
+        case LIST_CATEGORIES: return list_categories(ctx);
+        case GET_CATEGORY: return get_category(ctx);
+        case CREATE_CATEGORY: return create_category(ctx);
+        case LIST_PRODUCTS: return list_products(ctx);
+        case GET_PRODUCT: return get_product(ctx);
+        case CREATE_PRODUCT: return create_product(ctx);
+        case LIST_VARIANTS: return list_variants(ctx);
+        case GET_VARIANT: return get_variant(ctx);
+        case CREATE_VARIANT: return create_variant(ctx);
+        case SET_INVENTORY: return set_inventory(ctx, settings);
+        }
+        throw not_found();
+    });
+}
+
+void shutdown(void *state) { delete static_cast<Settings *>(state); }
+
+}  // namespace
+}  // namespace shopd::catalog
+
+extern "C" SHOPD_EXPORT const shopd_plugin *catalog_shopd_plugin(void) {
+    using namespace shopd::catalog;
+    static const shopd_plugin descriptor = {
+        sizeof(shopd_plugin), SHOPD_PLUGIN_ABI_VERSION, SHOPD_BUILD_SIGNATURE, kName, kVersion,
+        kRoutes, sizeof kRoutes / sizeof kRoutes[0],
+        nullptr, 0,
+        init, handle, nullptr, shutdown, {}};
+    return &descriptor;
+}

@@ -1,0 +1,176 @@
+// catalog plugin: domain functions (validation, slugs, ordering, JSON rendering) shared with its
+// unit tests; nothing here touches the database.
+#pragma once
+
+#include "shopd/json.hpp"
+#include "shopd/money.hpp"
+
+#include <rapidjson/document.h>
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace shopd::catalog {
+
+constexpr std::size_t kMaxNameChars = 200;  ///< categories.name, products.name, variants.name
+constexpr std::size_t kMaxSkuChars = 64;    ///< variants.sku
+constexpr std::size_t kMaxDescriptionChars = 100000;
+constexpr std::int64_t kMaxStock = 1000000000;
+
+/// Message of a duplicate SKU, as DRF's UniqueValidator words it.
+constexpr const char *kDuplicateSku = "variant with this sku already exists.";
+
+// ---------------------------------------------------------------------------------------------
+// Slugs
+
+/// Lower-case ASCII letters and digits of `name`; every run of anything else (including
+/// non-ASCII bytes) becomes one '-', trimmed at both ends. "category" when nothing is left, so a
+/// slug is never empty.
+std::string slugify(std::string_view name);
+
+/// `base` when it is free, else the first of base-2, base-3 ... not in `taken`.
+std::string first_free_slug(const std::string &base, const std::set<std::string> &taken);
+
+// ---------------------------------------------------------------------------------------------
+// Text
+
+/// Whether `s` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF):
+/// PostgreSQL rejects anything else, which must be a 400, not a 500.
+bool valid_utf8(std::string_view s);
+/// Number of code points of well-formed UTF-8 `s` (the DB's length()).
+std::size_t code_points(std::string_view s);
+
+/// Deepest JSON nesting a request body may have; catalog bodies need 3 (object, list, object).
+constexpr std::size_t kMaxJsonDepth = 32;
+
+/// Whether the arrays and objects of JSON `text` nest at most `max_depth` deep (brackets inside
+/// strings do not count; malformed text is left to the parser). Checked before parsing because
+/// the SDK's parser recurses once per level: ~200000 levels overflow a worker's stack.
+bool json_nesting_within(std::string_view text, std::size_t max_depth);
+
+// ---------------------------------------------------------------------------------------------
+// List queries
+
+/// ?ordering= of GET /api/products/. The order of the enumerators is the index into the
+/// plugin's table of prepared statements.
+enum class ProductOrdering { ID, ID_DESC, NAME, NAME_DESC, BASE_PRICE, BASE_PRICE_DESC };
+constexpr std::size_t kProductOrderingCount = 6;
+
+/// Parses ?ordering=; absent or empty -> ID. Throws a 400 ClientError naming the choices.
+ProductOrdering parse_ordering(const std::optional<std::string> &value);
+
+/// Parses an id filter (?category=, ?parent=, ?product=); absent or empty -> nullopt (no filter,
+/// as django-filter treats an empty value). Throws a 400 ClientError for anything else.
+std::optional<std::int64_t> parse_id_filter(const char *name, const std::optional<std::string> &value);
+
+/// Parses ?search=; absent or empty -> nullopt. Throws 400 for text PostgreSQL cannot take
+/// (invalid UTF-8, NUL).
+std::optional<std::string> parse_search(const std::optional<std::string> &value);
+
+// ---------------------------------------------------------------------------------------------
+// Request bodies
+
+struct NewCategory {
+    std::string name;
+    std::optional<std::int64_t> parent_id;
+};
+
+struct NewVariant {
+    std::string sku;
+    std::string name;
+    Cents price_delta = 0;
+    std::int64_t stock = 0;
+};
+
+struct NewProduct {
+    std::string name;
+    std::string description;
+    std::int64_t category_id = 0;
+    Cents base_price = 0;
+    std::vector<NewVariant> variants;  ///< empty: the plugin creates the default variant
+};
+
+/// A POST /api/variants/ body: a variant plus the product it belongs to.
+struct NewStandaloneVariant {
+    std::int64_t product_id = 0;
+    NewVariant variant;
+};
+
+/// Validates a POST /api/categories/ body; throws a 400 ClientError listing every bad field.
+NewCategory parse_new_category(const rapidjson::Value &body);
+/// Validates a POST /api/products/ body, nested variants included (errors as "variants[1].sku"),
+/// SKUs repeated within the request, and base_price + price_delta >= 0.
+NewProduct parse_new_product(const rapidjson::Value &body);
+/// Validates a POST /api/variants/ body. base_price + price_delta is checked by the caller,
+/// which knows the product's price (see check_variant_price).
+NewStandaloneVariant parse_new_variant(const rapidjson::Value &body);
+/// Validates a PUT /api/variants/{id}/inventory/ body: {"stock": 0..1000000000}.
+std::int64_t parse_inventory(const rapidjson::Value &body);
+
+/// Records an error on `field` when base_price + price_delta would be negative.
+void check_variant_price(Cents base_price, Cents price_delta, const std::string &field, FieldErrors &errors);
+
+// ---------------------------------------------------------------------------------------------
+// Responses
+
+struct Category {
+    std::int64_t id = 0;
+    std::string name;
+    std::string slug;
+    std::optional<std::int64_t> parent_id;
+};
+
+struct Variant {
+    std::int64_t id = 0;
+    std::int64_t product_id = 0;
+    std::string sku;
+    std::string name;
+    Cents price_delta = 0;
+    std::int64_t stock = 0;
+    std::int64_t reserved = 0;
+};
+
+struct Product {
+    std::int64_t id = 0;
+    std::string name;
+    std::string description;
+    std::int64_t category_id = 0;
+    Cents base_price = 0;
+    std::vector<Variant> variants;
+};
+
+void write_category(JsonWriter &w, const Category &c);
+/// Includes "available" = stock - reserved.
+void write_variant(JsonWriter &w, const Variant &v);
+void write_product(JsonWriter &w, const Product &p);
+
+/// One page of a list in DRF's envelope {"count","next","previous","results"}.
+template <class Item, class WriteItem>
+std::string render_page(std::int64_t count, const std::optional<std::string> &next,
+                        const std::optional<std::string> &previous, const std::vector<Item> &items,
+                        WriteItem write_item) {
+    return render_json([&](JsonWriter &w) {
+        auto link = [&w](const std::optional<std::string> &url) {
+            if (url) put_string(w, *url);
+            else w.Null();
+        };
+        w.StartObject();
+        put_key(w, "count");
+        w.Int64(count);
+        put_key(w, "next");
+        link(next);
+        put_key(w, "previous");
+        link(previous);
+        put_key(w, "results");
+        w.StartArray();
+        for (const auto &item : items) write_item(w, item);
+        w.EndArray();
+        w.EndObject();
+    });
+}
+
+}  // namespace shopd::catalog

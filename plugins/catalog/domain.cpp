@@ -1,0 +1,296 @@
+// catalog plugin: pure domain functions: slugs, query-parameter and body validation, rendering.
+#include "catalog.hpp"
+
+#include <limits>
+
+namespace shopd::catalog {
+namespace {
+
+constexpr const char *kOrderingNames[kProductOrderingCount] = {"id", "-id", "name", "-name", "base_price", "-base_price"};
+constexpr std::size_t kMaxVariantsPerProduct = 1000;
+
+bool is_ascii_alnum(unsigned char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+std::string too_long(std::size_t max_chars) {
+    return "Ensure this field has no more than " + std::to_string(max_chars) + " characters.";
+}
+
+/// Fields::text, but limited in characters rather than bytes (the DB's length() and DRF count
+/// code points) and refusing text PostgreSQL would reject as invalid UTF-8.
+std::optional<std::string> text_field(Fields &f, const char *key, bool required, std::size_t max_chars,
+                                      bool allow_blank = false) {
+    auto s = f.text(key, required, std::numeric_limits<std::size_t>::max(), allow_blank);
+    if (!s) return std::nullopt;
+    if (!valid_utf8(*s)) {
+        f.error(key, "Not valid UTF-8 text.");
+        return std::nullopt;
+    }
+    if (code_points(*s) > max_chars) {
+        f.error(key, too_long(max_chars));
+        return std::nullopt;
+    }
+    return s;
+}
+
+ClientError query_error(const char *param, std::string message) {
+    return validation_failed({{param, {std::move(message)}}});
+}
+
+/// Reads one variant object; its errors are keyed with `prefix` ("variants[0]." or "").
+std::optional<NewVariant> read_variant(const rapidjson::Value &object, const std::string &prefix, FieldErrors &errors) {
+    Fields f(object, prefix);
+    NewVariant v;
+    const auto sku = text_field(f, "sku", true, kMaxSkuChars);
+    const auto name = text_field(f, "name", true, kMaxNameChars);
+    // Both have column defaults, so (as in a DRF ModelSerializer) they may be left out.
+    const auto delta = f.money("price_delta", false, true);
+    const auto stock = f.integer("stock", false, 0, kMaxStock);
+    merge_errors(errors, f.errors());
+    if (!f.ok()) return std::nullopt;
+    v.sku = *sku;
+    v.name = *name;
+    v.price_delta = delta.value_or(0);
+    v.stock = stock.value_or(0);
+    return v;
+}
+
+/// Validates the "variants" list of a product body into `product.variants`.
+void read_variants(const rapidjson::Value &list, std::optional<Cents> base_price, NewProduct &product,
+                   FieldErrors &errors) {
+    if (list.Size() > kMaxVariantsPerProduct) {
+        errors["variants"].push_back("Ensure this list has no more than " + std::to_string(kMaxVariantsPerProduct) +
+                                     " items.");
+        return;
+    }
+    std::set<std::string> skus;
+    for (rapidjson::SizeType i = 0; i < list.Size(); ++i) {
+        const std::string item = "variants[" + std::to_string(i) + "]";
+        if (!list[i].IsObject()) {
+            errors[item].push_back("Invalid data. Expected an object.");
+            continue;
+        }
+        auto v = read_variant(list[i], item + ".", errors);
+        if (!v) continue;
+        // The DB's unique index would catch it too, but only after writing the earlier ones.
+        if (!skus.insert(v->sku).second) errors[item + ".sku"].push_back("This sku appears twice in the request.");
+        if (base_price) check_variant_price(*base_price, v->price_delta, item + ".price_delta", errors);
+        product.variants.push_back(std::move(*v));
+    }
+}
+
+}  // namespace
+
+std::string slugify(std::string_view name) {
+    std::string out;
+    bool gap = false;
+    for (const char ch : name) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (!is_ascii_alnum(c)) {
+            gap = true;
+            continue;
+        }
+        // A gap becomes a dash only between two kept characters: that trims both ends.
+        if (gap && !out.empty()) out += '-';
+        gap = false;
+        out += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    }
+    return out.empty() ? "category" : out;
+}
+
+std::string first_free_slug(const std::string &base, const std::set<std::string> &taken) {
+    if (!taken.count(base)) return base;
+    for (std::size_t n = 2;; ++n) {
+        std::string candidate = base + "-" + std::to_string(n);
+        if (!taken.count(candidate)) return candidate;
+    }
+}
+
+bool valid_utf8(std::string_view s) {
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const auto lead = static_cast<unsigned char>(s[i]);
+        if (lead < 0x80) {
+            ++i;
+            continue;
+        }
+        // C0, C1 and F5..FF only ever start overlong or out-of-range sequences; 80..BF are
+        // continuation bytes and cannot lead.
+        std::size_t extra = 0;
+        std::uint32_t cp = 0;
+        if (lead >= 0xC2 && lead <= 0xDF) {
+            extra = 1;
+            cp = lead & 0x1F;
+        } else if (lead >= 0xE0 && lead <= 0xEF) {
+            extra = 2;
+            cp = lead & 0x0F;
+        } else if (lead >= 0xF0 && lead <= 0xF4) {
+            extra = 3;
+            cp = lead & 0x07;
+        } else {
+            return false;
+        }
+        if (extra >= s.size() - i) return false;  // truncated sequence
+        for (std::size_t k = 1; k <= extra; ++k) {
+            const auto next = static_cast<unsigned char>(s[i + k]);
+            if ((next & 0xC0) != 0x80) return false;
+            cp = (cp << 6) | (next & 0x3F);
+        }
+        const std::uint32_t shortest = extra == 1 ? 0x80 : extra == 2 ? 0x800 : 0x10000;
+        if (cp < shortest || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+        i += extra + 1;
+    }
+    return true;
+}
+
+std::size_t code_points(std::string_view s) {
+    std::size_t n = 0;
+    for (const char ch : s)
+        if ((static_cast<unsigned char>(ch) & 0xC0) != 0x80) ++n;
+    return n;
+}
+
+bool json_nesting_within(std::string_view text, std::size_t max_depth) {
+    std::size_t depth = 0;
+    bool in_string = false;
+    bool escaped = false;
+    for (const char c : text) {
+        if (in_string) {
+            if (escaped) escaped = false;
+            else if (c == '\\') escaped = true;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max_depth) return false;
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            --depth;
+        }
+    }
+    return true;
+}
+
+ProductOrdering parse_ordering(const std::optional<std::string> &value) {
+    if (!value || value->empty()) return ProductOrdering::ID;
+    for (std::size_t i = 0; i < kProductOrderingCount; ++i)
+        if (*value == kOrderingNames[i]) return static_cast<ProductOrdering>(i);
+    std::string choices;
+    for (const char *name : kOrderingNames) choices += std::string(" ") + name;
+    throw query_error("ordering", "Not a valid choice; expected one of:" + choices + ".");
+}
+
+std::optional<std::int64_t> parse_id_filter(const char *name, const std::optional<std::string> &value) {
+    if (!value || value->empty()) return std::nullopt;
+    const auto id = parse_id(*value);
+    if (!id) throw query_error(name, "A valid positive integer id is required.");
+    return id;
+}
+
+std::optional<std::string> parse_search(const std::optional<std::string> &value) {
+    if (!value || value->empty()) return std::nullopt;
+    if (!valid_utf8(*value) || value->find('\0') != std::string::npos)
+        throw query_error("search", "Not valid UTF-8 text.");
+    return value;
+}
+
+NewCategory parse_new_category(const rapidjson::Value &body) {
+    Fields f(body);
+    NewCategory c;
+    if (auto name = text_field(f, "name", true, kMaxNameChars)) c.name = *name;
+    c.parent_id = f.id("parent_id", false);
+    f.check();
+    return c;
+}
+
+NewProduct parse_new_product(const rapidjson::Value &body) {
+    Fields f(body);
+    NewProduct p;
+    if (auto name = text_field(f, "name", true, kMaxNameChars)) p.name = *name;
+    if (auto description = text_field(f, "description", false, kMaxDescriptionChars, true)) p.description = *description;
+    if (auto category = f.id("category_id", true)) p.category_id = *category;
+    const auto base_price = f.money("base_price", true, false);
+    if (base_price) p.base_price = *base_price;
+    const rapidjson::Value *variants = f.array("variants", false);
+    FieldErrors errors = f.errors();
+    if (variants) read_variants(*variants, base_price, p, errors);
+    if (!errors.empty()) throw validation_failed(std::move(errors));
+    return p;
+}
+
+NewStandaloneVariant parse_new_variant(const rapidjson::Value &body) {
+    Fields f(body);
+    NewStandaloneVariant out;
+    const auto product = f.id("product_id", true);
+    FieldErrors errors = f.errors();
+    auto v = read_variant(body, "", errors);
+    if (!errors.empty()) throw validation_failed(std::move(errors));
+    out.product_id = *product;
+    out.variant = std::move(*v);
+    return out;
+}
+
+std::int64_t parse_inventory(const rapidjson::Value &body) {
+    Fields f(body);
+    const auto stock = f.integer("stock", true, 0, kMaxStock);
+    f.check();
+    return *stock;
+}
+
+void check_variant_price(Cents base_price, Cents price_delta, const std::string &field, FieldErrors &errors) {
+    if (base_price + price_delta < 0) errors[field].push_back("base_price + price_delta must not be negative.");
+}
+
+void write_category(JsonWriter &w, const Category &c) {
+    w.StartObject();
+    put_key(w, "id");
+    w.Int64(c.id);
+    put_key(w, "name");
+    put_string(w, c.name);
+    put_key(w, "slug");
+    put_string(w, c.slug);
+    put_key(w, "parent_id");
+    if (c.parent_id) w.Int64(*c.parent_id);
+    else w.Null();
+    w.EndObject();
+}
+
+void write_variant(JsonWriter &w, const Variant &v) {
+    w.StartObject();
+    put_key(w, "id");
+    w.Int64(v.id);
+    put_key(w, "product_id");
+    w.Int64(v.product_id);
+    put_key(w, "sku");
+    put_string(w, v.sku);
+    put_key(w, "name");
+    put_string(w, v.name);
+    put_key(w, "price_delta");
+    put_money(w, v.price_delta);
+    put_key(w, "stock");
+    w.Int64(v.stock);
+    put_key(w, "reserved");
+    w.Int64(v.reserved);
+    put_key(w, "available");
+    w.Int64(v.stock - v.reserved);
+    w.EndObject();
+}
+
+void write_product(JsonWriter &w, const Product &p) {
+    w.StartObject();
+    put_key(w, "id");
+    w.Int64(p.id);
+    put_key(w, "name");
+    put_string(w, p.name);
+    put_key(w, "description");
+    put_string(w, p.description);
+    put_key(w, "category_id");
+    w.Int64(p.category_id);
+    put_key(w, "base_price");
+    put_money(w, p.base_price);
+    put_key(w, "variants");
+    w.StartArray();
+    for (const auto &v : p.variants) write_variant(w, v);
+    w.EndArray();
+    w.EndObject();
+}
+
+}  // namespace shopd::catalog
