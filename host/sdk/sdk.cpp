@@ -4,14 +4,29 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <cstdio>
 #include <stdexcept>
 
 namespace shopd {
 
+namespace {
+/// FNV-1a: stable across builds and processes, unlike std::hash.
+std::string sql_hash(const char *sql) {
+    std::uint64_t h = 1469598103934665603ULL;
+    for (const char *p = sql; *p; ++p) h = (h ^ static_cast<unsigned char>(*p)) * 1099511628211ULL;
+    char buf[17];
+    snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+    return buf;
+}
+}  // namespace
+
+Statement::Statement(const char *name_, const char *sql_)
+    : name(name_), sql(sql_), prepared_name(std::string(name_) + "." + sql_hash(sql_)) {}
+
 void ensure_prepared(pqxx::connection_base &conn, const Statement &st) {
     // libpqxx only records the definition here; it is sent to the server on first use and again
     // after a reconnect. Redefining a name with other SQL throws, so names must be unique.
-    conn.prepare(st.name, st.sql);
+    conn.prepare(st.prepared_name, st.sql);
 }
 
 std::string sha256_hex(std::string_view data) {

@@ -32,6 +32,7 @@ int api_call_service(const shopd_request *caller, void *txn, const char *name, c
     shopd_request call = *caller;
     call.body = input;
     call.body_len = input_len;
+    call.content_type = "application/json";  // service input is always JSON, whatever the caller got
     call.txn = txn;
     call.params = nullptr;
     call.param_count = 0;

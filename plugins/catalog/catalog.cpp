@@ -212,15 +212,6 @@ void reply_page(const Ctx &ctx, const PageRequest &page, std::int64_t count, con
     ctx.reply(200, render_page(count, next, previous, items, write_item));
 }
 
-/// ctx.json_body(), but refusing deeply nested JSON first: the SDK's recursive parser would
-/// overflow the worker's stack and take the whole host down (see json_nesting_within). Only for
-/// JSON content types, so a non-JSON body still gets its 415 from the SDK.
-rapidjson::Document json_body(const Ctx &ctx) {
-    if (is_json_media_type(ctx.raw().content_type) && !json_nesting_within(ctx.body_text(), kMaxJsonDepth))
-        throw bad_request("JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels.");
-    return ctx.json_body();
-}
-
 template <class Value, class Write>
 std::string render_one(const Value &value, Write write) {
     return render_json([&](JsonWriter &w) { write(w, value); });
@@ -279,7 +270,7 @@ std::int64_t insert_category(pqxx::work &tx, const NewCategory &input, std::stri
 
 void create_category(const Ctx &ctx) {
     ctx.require_admin();
-    const auto input = parse_new_category(json_body(ctx));
+    const auto input = parse_new_category(ctx.json_body());
     pqxx::work tx(ctx.db());
     Category c;
     c.id = insert_category(tx, input, c.slug);
@@ -339,7 +330,7 @@ void insert_variants(pqxx::work &tx, std::int64_t product_id, const std::vector<
 
 void create_product(const Ctx &ctx) {
     ctx.require_admin();
-    const auto input = parse_new_product(json_body(ctx));
+    const auto input = parse_new_product(ctx.json_body());
     pqxx::work tx(ctx.db());
     std::int64_t id = 0;
     try {
@@ -382,7 +373,7 @@ void get_variant(const Ctx &ctx) {
 
 void create_variant(const Ctx &ctx) {
     ctx.require_admin();
-    const auto input = parse_new_variant(json_body(ctx));
+    const auto input = parse_new_variant(ctx.json_body());
     const auto &v = input.variant;
     pqxx::work tx(ctx.db());
     const auto product = exec(tx, kProductPriceForShare, input.product_id);
@@ -399,7 +390,7 @@ void create_variant(const Ctx &ctx) {
 void set_inventory(const Ctx &ctx, const Settings &settings) {
     ctx.require_admin();
     const auto id = ctx.id_param(0);
-    const auto stock = parse_inventory(json_body(ctx));
+    const auto stock = parse_inventory(ctx.json_body());
     pqxx::work tx(ctx.db());
     exec(tx, kSetLockTimeout, settings.lock_timeout_ms);
     // The row lock orders us after any checkout that is reserving this variant, so `reserved`

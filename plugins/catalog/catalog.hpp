@@ -38,19 +38,11 @@ std::string first_free_slug(const std::string &base, const std::set<std::string>
 // ---------------------------------------------------------------------------------------------
 // Text
 
-/// Whether `s` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF):
-/// PostgreSQL rejects anything else, which must be a 400, not a 500.
+/// Whether `s` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
+/// Bodies are checked by the SDK's parser; query parameters (?search=) are not, and PostgreSQL
+/// would refuse them.
 bool valid_utf8(std::string_view s);
-/// Number of code points of well-formed UTF-8 `s` (the DB's length()).
-std::size_t code_points(std::string_view s);
 
-/// Deepest JSON nesting a request body may have; catalog bodies need 3 (object, list, object).
-constexpr std::size_t kMaxJsonDepth = 32;
-
-/// Whether the arrays and objects of JSON `text` nest at most `max_depth` deep (brackets inside
-/// strings do not count; malformed text is left to the parser). Checked before parsing because
-/// the SDK's parser recurses once per level: ~200000 levels overflow a worker's stack.
-bool json_nesting_within(std::string_view text, std::size_t max_depth);
 
 // ---------------------------------------------------------------------------------------------
 // List queries

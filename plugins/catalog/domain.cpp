@@ -1,8 +1,6 @@
 // catalog plugin: pure domain functions: slugs, query-parameter and body validation, rendering.
 #include "catalog.hpp"
 
-#include <limits>
-
 namespace shopd::catalog {
 namespace {
 
@@ -10,27 +8,6 @@ constexpr const char *kOrderingNames[kProductOrderingCount] = {"id", "-id", "nam
 constexpr std::size_t kMaxVariantsPerProduct = 1000;
 
 bool is_ascii_alnum(unsigned char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-
-std::string too_long(std::size_t max_chars) {
-    return "Ensure this field has no more than " + std::to_string(max_chars) + " characters.";
-}
-
-/// Fields::text, but limited in characters rather than bytes (the DB's length() and DRF count
-/// code points) and refusing text PostgreSQL would reject as invalid UTF-8.
-std::optional<std::string> text_field(Fields &f, const char *key, bool required, std::size_t max_chars,
-                                      bool allow_blank = false) {
-    auto s = f.text(key, required, std::numeric_limits<std::size_t>::max(), allow_blank);
-    if (!s) return std::nullopt;
-    if (!valid_utf8(*s)) {
-        f.error(key, "Not valid UTF-8 text.");
-        return std::nullopt;
-    }
-    if (code_points(*s) > max_chars) {
-        f.error(key, too_long(max_chars));
-        return std::nullopt;
-    }
-    return s;
-}
 
 ClientError query_error(const char *param, std::string message) {
     return validation_failed({{param, {std::move(message)}}});
@@ -40,8 +17,8 @@ ClientError query_error(const char *param, std::string message) {
 std::optional<NewVariant> read_variant(const rapidjson::Value &object, const std::string &prefix, FieldErrors &errors) {
     Fields f(object, prefix);
     NewVariant v;
-    const auto sku = text_field(f, "sku", true, kMaxSkuChars);
-    const auto name = text_field(f, "name", true, kMaxNameChars);
+    const auto sku = f.text("sku", true, kMaxSkuChars);
+    const auto name = f.text("name", true, kMaxNameChars);
     // Both have column defaults, so (as in a DRF ModelSerializer) they may be left out.
     const auto delta = f.money("price_delta", false, true);
     const auto stock = f.integer("stock", false, 0, kMaxStock);
@@ -142,33 +119,6 @@ bool valid_utf8(std::string_view s) {
     return true;
 }
 
-std::size_t code_points(std::string_view s) {
-    std::size_t n = 0;
-    for (const char ch : s)
-        if ((static_cast<unsigned char>(ch) & 0xC0) != 0x80) ++n;
-    return n;
-}
-
-bool json_nesting_within(std::string_view text, std::size_t max_depth) {
-    std::size_t depth = 0;
-    bool in_string = false;
-    bool escaped = false;
-    for (const char c : text) {
-        if (in_string) {
-            if (escaped) escaped = false;
-            else if (c == '\\') escaped = true;
-            else if (c == '"') in_string = false;
-        } else if (c == '"') {
-            in_string = true;
-        } else if (c == '[' || c == '{') {
-            if (++depth > max_depth) return false;
-        } else if ((c == ']' || c == '}') && depth > 0) {
-            --depth;
-        }
-    }
-    return true;
-}
-
 ProductOrdering parse_ordering(const std::optional<std::string> &value) {
     if (!value || value->empty()) return ProductOrdering::ID;
     for (std::size_t i = 0; i < kProductOrderingCount; ++i)
@@ -195,7 +145,7 @@ std::optional<std::string> parse_search(const std::optional<std::string> &value)
 NewCategory parse_new_category(const rapidjson::Value &body) {
     Fields f(body);
     NewCategory c;
-    if (auto name = text_field(f, "name", true, kMaxNameChars)) c.name = *name;
+    if (auto name = f.text("name", true, kMaxNameChars)) c.name = *name;
     c.parent_id = f.id("parent_id", false);
     f.check();
     return c;
@@ -204,8 +154,8 @@ NewCategory parse_new_category(const rapidjson::Value &body) {
 NewProduct parse_new_product(const rapidjson::Value &body) {
     Fields f(body);
     NewProduct p;
-    if (auto name = text_field(f, "name", true, kMaxNameChars)) p.name = *name;
-    if (auto description = text_field(f, "description", false, kMaxDescriptionChars, true)) p.description = *description;
+    if (auto name = f.text("name", true, kMaxNameChars)) p.name = *name;
+    if (auto description = f.text("description", false, kMaxDescriptionChars, true)) p.description = *description;
     if (auto category = f.id("category_id", true)) p.category_id = *category;
     const auto base_price = f.money("base_price", true, false);
     if (base_price) p.base_price = *base_price;

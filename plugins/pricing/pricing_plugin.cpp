@@ -24,6 +24,9 @@ constexpr const char *kVersion = SHOPD_PRICING_VERSION;
 /// The "engine" of every price: which plugin build computed it (visible across hot swaps).
 constexpr const char *kEngine = "pricing/" SHOPD_PRICING_VERSION;
 
+// A statement's SQL never changes under the same name: a hot-swapped build reuses the worker
+// connections on which the previous build prepared it, and libpqxx 6.4 refuses a redefinition
+// (argument_error). Changed SQL gets a new name.
 const Statement kProductBasePrice{"pricing.product_base_price", "SELECT base_price FROM products WHERE id = $1"};
 // Shared by the route and the service: a variant with what its price starts from.
 const Statement kVariantById{

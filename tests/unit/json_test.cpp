@@ -23,6 +23,7 @@ class JsonTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(JsonTest);
     CPPUNIT_TEST(rejectsMalformedJson);
     CPPUNIT_TEST(rejectsNonObjects);
+    CPPUNIT_TEST(deepNestingDoesNotOverflowTheStack);
     CPPUNIT_TEST(numbersKeepTheirExactText);
     CPPUNIT_TEST(collectsAllFieldErrors);
     CPPUNIT_TEST(validatesTypesAndRanges);
@@ -40,6 +41,14 @@ public:
     void rejectsNonObjects() {
         CPPUNIT_ASSERT_EQUAL(400, expect_error([] { parse_json_object("[1,2]"); }).status);
         CPPUNIT_ASSERT_EQUAL(400, expect_error([] { parse_json_object("\"x\""); }).status);
+    }
+
+    void deepNestingDoesNotOverflowTheStack() {
+        // 1 MiB of '[' would overflow a recursive parser on a worker thread's stack.
+        const std::string deep(1 << 20, '[');
+        CPPUNIT_ASSERT_EQUAL(400, expect_error([&] { parse_json_object(deep); }).status);
+        const std::string balanced = "{\"a\":" + std::string(100000, '[') + std::string(100000, ']') + "}";
+        CPPUNIT_ASSERT_NO_THROW(parse_json_object(balanced));
     }
 
     void numbersKeepTheirExactText() {

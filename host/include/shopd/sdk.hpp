@@ -32,8 +32,14 @@ namespace shopd {
 /// A named SQL statement, prepared on first use on each worker connection. Names are global per
 /// connection, so they carry the plugin's name: "catalog.product_by_id".
 struct Statement {
+    Statement(const char *name, const char *sql);
+
     const char *name;
     const char *sql;
+    /// What the connection knows it by: the name plus a hash of the SQL. Every plugin generation
+    /// shares the worker's connection, and libpqxx refuses to redefine a name with other SQL, so
+    /// a hot-swapped plugin that changed a query gets a fresh statement instead of a clash.
+    std::string prepared_name;
 };
 
 /// Registers `st` on the connection (a no-op once registered).
@@ -43,7 +49,7 @@ void ensure_prepared(pqxx::connection_base &conn, const Statement &st);
 template <class... Args>
 pqxx::result exec(pqxx::transaction_base &tx, const Statement &st, Args &&...args) {
     ensure_prepared(tx.conn(), st);
-    return tx.exec_prepared(st.name, std::forward<Args>(args)...);
+    return tx.exec_prepared(st.prepared_name, std::forward<Args>(args)...);
 }
 
 /// The authenticated customer behind a request.
