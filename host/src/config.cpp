@@ -32,7 +32,7 @@ po::options_description describe(Config &c, std::string &plugins, std::string &c
         ("config", po::value(&config_file), "INI-style config file; [pricing] sections give plugin settings")
         ("listen", po::value(&c.listen)->default_value(c.listen), "FastCGI socket: unix:/path or host:port")
         ("workers", po::value(&c.workers)->default_value(0),
-         "worker threads, each with its own DB connection; 0 = 4 x cores. Keep above nginx's upstream keepalive")
+         "worker threads, each with its own DB connection; 0 = 4 x cores")
         ("database-url", po::value(&c.database_url), "PostgreSQL connection URL")
         ("plugin-dir", po::value(&c.plugin_dir)->default_value(c.plugin_dir), "directory holding <name>.so plugins")
         ("plugins", po::value(&plugins)->default_value("catalog,customers,pricing,cart"),

@@ -8,6 +8,8 @@
 #include <openssl/crypto.h>
 #include <pqxx/pqxx>
 
+#include <fcntl.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -202,8 +204,6 @@ struct WorkerState {
     WorkerDb db;
 };
 
-namespace {
-
 /// Built-in operational routes (not plugins): /healthz, /readyz, /metrics, plugin admin.
 class Builtins {
 public:
@@ -338,6 +338,8 @@ private:
     Metrics &metrics_;
 };
 
+namespace {
+
 /// Routes one request to a plugin and lets it fill `resp`.
 void dispatch_to_plugin(const Config &config, const std::shared_ptr<const Snapshot> &snap, Incoming &in,
                         WorkerState &worker, shopd_response &resp, std::string &route) {
@@ -403,6 +405,17 @@ int Server::run() {
     }
     // nginx may run as another user; the socket's directory is what guards access.
     if (is_unix) chmod(address.c_str(), 0666);
+    // Workers accept themselves (non-blocking, from a shared epoll set that also holds parked
+    // kept-alive connections); EPOLLEXCLUSIVE wakes one worker per new connection, not all.
+    fcntl(listen_fd_, F_SETFL, fcntl(listen_fd_, F_GETFL) | O_NONBLOCK);
+    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    ev.data.fd = listen_fd_;
+    if (epoll_fd_ < 0 || epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev) != 0) {
+        log_line(2, "host", std::string("epoll setup failed: ") + std::strerror(errno));
+        return 1;
+    }
     log_line(0, "host", "listening on " + config_.listen + " with " + std::to_string(config_.workers) + " workers");
     std::vector<std::thread> threads;
     for (unsigned i = 0; i < config_.workers; ++i) threads.emplace_back([this, i] { worker_loop(i); });
@@ -421,6 +434,28 @@ void Server::stop() {
     if (listen_fd_ >= 0) shutdown(listen_fd_, SHUT_RDWR);
 }
 
+/// Waits for work: a new connection on the listening socket or a parked kept-alive one that
+/// became readable. Returns the connection's fd and whether it is new (-1: nothing yet).
+std::pair<int, bool> Server::next_connection() {
+    epoll_event ev{};
+    if (epoll_wait(epoll_fd_, &ev, 1, 200) != 1) return {-1, false};
+    const int fd = ev.data.fd;  // a copy: epoll_event is packed
+    if (fd != listen_fd_) return {fd, false};
+    // Several workers may wake for one connection; the losers get EAGAIN and wait again.
+    return {accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC), true};
+}
+
+/// Hands an idle kept-alive connection back to the shared epoll set, so no worker thread sits
+/// blocked on it. (libfcgi would otherwise pin the thread to the connection until nginx closes
+/// it: with more upstream connections than workers, new connections then starve and p99
+/// explodes; see ../shared/BASELINES.md.) EPOLLONESHOT: exactly one worker gets its next request.
+void Server::park(int fd, bool is_new) {
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLONESHOT | EPOLLRDHUP;
+    ev.data.fd = fd;
+    if (epoll_ctl(epoll_fd_, is_new ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev) != 0) close(fd);
+}
+
 void Server::worker_loop(unsigned index) {
     (void)index;
     WorkerState worker{WorkerDb(config_.database_url)};
@@ -428,26 +463,46 @@ void Server::worker_loop(unsigned index) {
     FCGX_Request r;
     FCGX_InitRequest(&r, listen_fd_, 0);
     while (!stopping_) {
-        if (FCGX_Accept_r(&r) < 0) break;
-        ++in_flight_;
-        const auto start = Clock::now();
-        Incoming in = read_incoming(r);
-        shopd_response resp;
-        std::string route = "unmatched";
-        if (!read_body(r, in, config_.max_body_bytes)) {
-            set_problem(resp, 413, "Request body exceeds " + std::to_string(config_.max_body_bytes) + " bytes.");
-        } else if (!builtins.serve(in, worker, resp, route)) {
-            const auto snap = registry_.snapshot();
-            if (snap) dispatch_to_plugin(config_, snap, in, worker, resp, route);
-            else set_problem(resp, 503, "The server is shutting down.");
+        const auto [fd, is_new] = next_connection();
+        if (fd < 0) continue;
+        // Give libfcgi the connection we picked; keepConnection stops it closing the fd before
+        // it has read the request (it closes on EOF or when nginx asked not to keep it).
+        r.ipcFd = fd;
+        r.keepConnection = 1;
+        if (FCGX_Accept_r(&r) < 0) continue;  // nginx closed the idle connection; libfcgi closed the fd
+        if (r.ipcFd != fd) {
+            // libfcgi found the parked connection closed and accepted a fresh one itself.
+            serve_one(r, worker, builtins);
+            FCGX_Finish_r(&r);
+            if (r.ipcFd >= 0) park(r.ipcFd, true);
+            r.ipcFd = -1;
+            continue;
         }
-        write_response(r, in, resp);
+        serve_one(r, worker, builtins);
         FCGX_Finish_r(&r);
-        const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
-        metrics_.observe(route, resp.status, micros);
-        log_request(in, resp.status, micros);
-        --in_flight_;
+        if (r.ipcFd >= 0) park(r.ipcFd, is_new);
+        r.ipcFd = -1;
     }
+}
+
+void Server::serve_one(FCGX_Request &r, WorkerState &worker, Builtins &builtins) {
+    ++in_flight_;
+    const auto start = Clock::now();
+    Incoming in = read_incoming(r);
+    shopd_response resp;
+    std::string route = "unmatched";
+    if (!read_body(r, in, config_.max_body_bytes)) {
+        set_problem(resp, 413, "Request body exceeds " + std::to_string(config_.max_body_bytes) + " bytes.");
+    } else if (!builtins.serve(in, worker, resp, route)) {
+        const auto snap = registry_.snapshot();
+        if (snap) dispatch_to_plugin(config_, snap, in, worker, resp, route);
+        else set_problem(resp, 503, "The server is shutting down.");
+    }
+    write_response(r, in, resp);
+    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
+    metrics_.observe(route, resp.status, micros);
+    log_request(in, resp.status, micros);
+    --in_flight_;
 }
 
 }  // namespace shopd::host

@@ -19,7 +19,12 @@ struct shopd_response {
     std::vector<std::pair<std::string, std::string>> headers;
 };
 
+typedef struct FCGX_Request FCGX_Request;
+
 namespace shopd::host {
+
+struct WorkerState;
+class Builtins;
 
 /// What the host API functions need to know about the request a plugin is serving: the plugin
 /// snapshot the request started with, so a service call stays on the same generation.
@@ -43,11 +48,15 @@ public:
 
 private:
     void worker_loop(unsigned index);
+    std::pair<int, bool> next_connection();
+    void park(int fd, bool is_new);
+    void serve_one(FCGX_Request &r, WorkerState &worker, Builtins &builtins);
 
     const Config &config_;
     PluginRegistry &registry_;
     Metrics &metrics_;
     int listen_fd_ = -1;
+    int epoll_fd_ = -1;  ///< listening socket + idle kept-alive connections
     std::atomic<bool> stopping_{false};
     std::atomic<int> in_flight_{0};
 };
