@@ -120,7 +120,9 @@ void get_price(const Ctx &ctx) {
     quote.variant_id = query.variant_id;
     quote.input.quantity = query.quantity;
     quote.input.tier = query.tier;
-    pqxx::work tx(ctx.db());
+    // Reads only: under READ COMMITTED a BEGIN/COMMIT pair adds two round trips and no
+    // consistency (each statement takes its own snapshot either way).
+    pqxx::nontransaction tx(ctx.db());
     const auto product = exec(tx, kProductBasePrice, product_id);
     if (product.empty()) throw not_found("Product " + std::to_string(product_id) + " does not exist.");
     quote.input.base_price = money_value(product[0][0]);
@@ -137,7 +139,7 @@ void get_price(const Ctx &ctx) {
 
 void list_rules(const Ctx &ctx) {
     const auto page = parse_page_request(ctx.query());
-    pqxx::work tx(ctx.db());
+    pqxx::nontransaction tx(ctx.db());  // reads only, see get_price
     const auto count = exec(tx, kCountRules)[0][0].as<std::int64_t>();
     if (!page_exists(page, count)) throw not_found("Invalid page.");
     const auto rules = rules_from(exec(tx, kRulesPage, page.page_size, page.offset()));
