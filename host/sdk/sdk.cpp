@@ -191,4 +191,11 @@ void run_guarded(const Ctx &ctx, const std::function<void()> &body) noexcept {
     }
 }
 
+int stateless_init(const shopd_host_api *, void **state, char *, std::size_t) {
+    *state = nullptr;
+    return 0;
+}
+
+void stateless_shutdown(void *) {}
+
 }  // namespace shopd

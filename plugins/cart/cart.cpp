@@ -184,11 +184,6 @@ void delete_item(const Ctx &ctx) {
     ctx.reply_empty(204);
 }
 
-int init(const shopd_host_api *, void **state, char *, size_t) {
-    *state = nullptr;
-    return 0;
-}
-
 void handle(void *, int route, const shopd_request *req, shopd_response *resp) {
     const Ctx ctx(kName, req, resp);
     run_guarded(ctx, [&] {
@@ -202,8 +197,6 @@ void handle(void *, int route, const shopd_request *req, shopd_response *resp) {
     });
 }
 
-void shutdown(void *) {}
-
 }  // namespace
 }  // namespace shopd::cart
 
@@ -213,6 +206,6 @@ extern "C" SHOPD_EXPORT const shopd_plugin *cart_shopd_plugin(void) {
         sizeof(shopd_plugin), SHOPD_PLUGIN_ABI_VERSION, SHOPD_BUILD_SIGNATURE, kName, kVersion,
         kRoutes, sizeof kRoutes / sizeof kRoutes[0],
         nullptr, 0,
-        init, handle, nullptr, shutdown, {}};
+        shopd::stateless_init, handle, nullptr, shopd::stateless_shutdown, {}};
     return &descriptor;
 }

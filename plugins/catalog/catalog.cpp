@@ -202,16 +202,6 @@ std::int64_t total_of(const pqxx::result &rows, pqxx::row::size_type col) {
     return rows.empty() ? 0 : rows[0][col].as<std::int64_t>();
 }
 
-/// Replies 200 with one page in DRF's envelope; a page past the end is 404.
-template <class Item, class WriteItem>
-void reply_page(const Ctx &ctx, const PageRequest &page, std::int64_t count, const std::vector<Item> &items,
-                WriteItem write_item) {
-    if (!page_exists(page, count)) throw not_found("Invalid page.");
-    const auto next = next_page_url(page, count, ctx.base_url(), ctx.path(), ctx.raw_query());
-    const auto previous = previous_page_url(page, ctx.base_url(), ctx.path(), ctx.raw_query());
-    ctx.reply(200, render_page(count, next, previous, items, write_item));
-}
-
 template <class Value, class Write>
 std::string render_one(const Value &value, Write write) {
     return render_json([&](JsonWriter &w) { write(w, value); });

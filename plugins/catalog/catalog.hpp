@@ -140,29 +140,5 @@ void write_category(JsonWriter &w, const Category &c);
 void write_variant(JsonWriter &w, const Variant &v);
 void write_product(JsonWriter &w, const Product &p);
 
-/// One page of a list in DRF's envelope {"count","next","previous","results"}.
-template <class Item, class WriteItem>
-std::string render_page(std::int64_t count, const std::optional<std::string> &next,
-                        const std::optional<std::string> &previous, const std::vector<Item> &items,
-                        WriteItem write_item) {
-    return render_json([&](JsonWriter &w) {
-        auto link = [&w](const std::optional<std::string> &url) {
-            if (url) put_string(w, *url);
-            else w.Null();
-        };
-        w.StartObject();
-        put_key(w, "count");
-        w.Int64(count);
-        put_key(w, "next");
-        link(next);
-        put_key(w, "previous");
-        link(previous);
-        put_key(w, "results");
-        w.StartArray();
-        for (const auto &item : items) write_item(w, item);
-        w.EndArray();
-        w.EndObject();
-    });
-}
 
 }  // namespace shopd::catalog

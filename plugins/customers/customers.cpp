@@ -40,11 +40,6 @@ void create_customer(const Ctx &ctx) {
               }));
 }
 
-int init(const shopd_host_api *, void **state, char *, size_t) {
-    *state = nullptr;
-    return 0;
-}
-
 void handle(void *, int route, const shopd_request *req, shopd_response *resp) {
     const Ctx ctx(kName, req, resp);
     run_guarded(ctx, [&] {
@@ -54,8 +49,6 @@ void handle(void *, int route, const shopd_request *req, shopd_response *resp) {
         throw not_found();
     });
 }
-
-void shutdown(void *) {}
 
 }  // namespace
 
@@ -76,6 +69,6 @@ extern "C" SHOPD_EXPORT const shopd_plugin *customers_shopd_plugin(void) {
         sizeof(shopd_plugin), SHOPD_PLUGIN_ABI_VERSION, SHOPD_BUILD_SIGNATURE, kName, kVersion,
         kRoutes, sizeof kRoutes / sizeof kRoutes[0],
         nullptr, 0,
-        init, handle, nullptr, shutdown, {}};
+        shopd::stateless_init, handle, nullptr, shopd::stateless_shutdown, {}};
     return &descriptor;
 }

@@ -82,24 +82,7 @@ void write_rule(JsonWriter &w, const Rule &rule) {
 
 std::string rules_page_json(std::int64_t count, const std::optional<std::string> &next,
                             const std::optional<std::string> &previous, const std::vector<Rule> &rules) {
-    return render_json([&](JsonWriter &w) {
-        auto link = [&w](const std::optional<std::string> &url) {
-            if (url) put_string(w, *url);
-            else w.Null();
-        };
-        w.StartObject();
-        put_key(w, "count");
-        w.Int64(count);
-        put_key(w, "next");
-        link(next);
-        put_key(w, "previous");
-        link(previous);
-        put_key(w, "results");
-        w.StartArray();
-        for (const auto &rule : rules) write_rule(w, rule);
-        w.EndArray();
-        w.EndObject();
-    });
+    return render_page(count, next, previous, rules, write_rule);
 }
 
 std::string price_json(const Quote &quote, std::string_view engine) {

@@ -144,8 +144,7 @@ void list_rules(const Ctx &ctx) {
     if (!page_exists(page, count)) throw not_found("Invalid page.");
     const auto rules = rules_from(exec(tx, kRulesPage, page.page_size, page.offset()));
     tx.commit();
-    ctx.reply(200, rules_page_json(count, next_page_url(page, count, ctx.base_url(), ctx.path(), ctx.raw_query()),
-                                   previous_page_url(page, ctx.base_url(), ctx.path(), ctx.raw_query()), rules));
+    reply_page(ctx, page, count, rules, write_rule);
 }
 
 ClientError duplicate_rule(const Rule &rule) {
@@ -203,11 +202,6 @@ void serve_price(const Ctx &ctx) {
 
 // ---- C ABI ----------------------------------------------------------------------------------
 
-int init(const shopd_host_api *, void **state, char *, size_t) {
-    *state = nullptr;
-    return 0;
-}
-
 void handle(void *, int route, const shopd_request *req, shopd_response *resp) {
     const Ctx ctx(kName, req, resp);
     run_guarded(ctx, [&] {
@@ -229,8 +223,6 @@ void serve(void *, const char *service, const shopd_request *req, shopd_response
     });
 }
 
-void shutdown(void *) {}
-
 }  // namespace
 }  // namespace shopd::pricing
 
@@ -246,10 +238,10 @@ extern "C" SHOPD_EXPORT const shopd_plugin *pricing_shopd_plugin(void) {
         sizeof kRoutes / sizeof kRoutes[0],       /* route_count                            */
         kServices,                                /* services: "price"                      */
         sizeof kServices / sizeof kServices[0],   /* service_count                          */
-        init,                                     /* init                                   */
+        shopd::stateless_init,                    /* init                                   */
         handle,                                   /* handle                                 */
         serve,                                    /* serve                                  */
-        shutdown,                                 /* shutdown                               */
+        shopd::stateless_shutdown,                /* shutdown                               */
         {}};                                      /* spare                                  */
     return &descriptor;
 }

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace shopd {
 
@@ -84,6 +85,31 @@ std::string render_json(Fill &&fill) {
     JsonWriter w(buf);
     fill(w);
     return std::string(buf.GetString(), buf.GetSize());
+}
+
+/// One page of a list in DRF's envelope {"count","next","previous","results"}.
+template <class Item, class WriteItem>
+std::string render_page(std::int64_t count, const std::optional<std::string> &next,
+                        const std::optional<std::string> &previous, const std::vector<Item> &items,
+                        WriteItem write_item) {
+    return render_json([&](JsonWriter &w) {
+        auto link = [&w](const std::optional<std::string> &url) {
+            if (url) put_string(w, *url);
+            else w.Null();
+        };
+        w.StartObject();
+        put_key(w, "count");
+        w.Int64(count);
+        put_key(w, "next");
+        link(next);
+        put_key(w, "previous");
+        link(previous);
+        put_key(w, "results");
+        w.StartArray();
+        for (const auto &item : items) write_item(w, item);
+        w.EndArray();
+        w.EndObject();
+    });
 }
 
 }  // namespace shopd

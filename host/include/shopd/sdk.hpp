@@ -129,4 +129,19 @@ private:
 void run_guarded(const Ctx &ctx, const std::function<void()> &body) noexcept;
 
 
+/// Replies 200 with one page in DRF's envelope; a page past the end is 404.
+template <class Item, class WriteItem>
+void reply_page(const Ctx &ctx, const PageRequest &page, std::int64_t count, const std::vector<Item> &items,
+                WriteItem write_item) {
+    if (!page_exists(page, count)) throw not_found("Invalid page.");
+    const auto next = next_page_url(page, count, ctx.base_url(), ctx.path(), ctx.raw_query());
+    const auto previous = previous_page_url(page, ctx.base_url(), ctx.path(), ctx.raw_query());
+    ctx.reply(200, render_page(count, next, previous, items, write_item));
+}
+
+/// init() of a plugin that keeps no state.
+int stateless_init(const shopd_host_api *host, void **state, char *err, std::size_t err_len);
+/// shutdown() of a plugin that keeps no state.
+void stateless_shutdown(void *state);
+
 }  // namespace shopd
