@@ -150,7 +150,7 @@ const shopd_route kRoutes[] = {
 // Rows -> domain values
 
 Cents money_of(const pqxx::field &f) {
-    // NUMERIC(12,2) arrives as its exact decimal text; never through a double.
+    // NUMERIC(12,2) arrives as its exact decimal text; never through binary floating point.
     const auto cents = parse_money(f.c_str());
     if (!cents) throw std::runtime_error(std::string("catalog: unreadable money value ") + f.c_str());
     return *cents;

@@ -27,7 +27,7 @@ bool is_json_media_type(std::string_view content_type);
 std::size_t utf8_length(std::string_view text);
 
 /// Parses a request body that must be one JSON object. Numbers are kept as their source text so
-/// money and ids are never rounded through a double. Throws a 400 ClientError otherwise.
+/// money and ids are never rounded through binary floating point. Throws a 400 ClientError otherwise.
 rapidjson::Document parse_json_object(std::string_view body);
 
 /// Reads and validates fields of one JSON object, collecting every error before failing, so a

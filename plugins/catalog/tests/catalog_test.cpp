@@ -223,7 +223,7 @@ public:
     }
 
     void productMoneyRules() {
-        // JSON numbers are read from their text, never through a double.
+        // JSON numbers are read from their text, never through binary floating point.
         CPPUNIT_ASSERT_EQUAL(Cents(1250), product(with_variants("[]", "12.5")).base_price);
         CPPUNIT_ASSERT_EQUAL(Cents(0), product(with_variants("[]", "\"0.00\"")).base_price);
         CPPUNIT_ASSERT_EQUAL(Cents(999999999999), product(with_variants("[]", "\"9999999999.99\"")).base_price);
