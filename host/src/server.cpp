@@ -32,27 +32,20 @@ public:
 
     /// A usable connection, or nullptr while the database is unreachable (the caller answers 503).
     pqxx::connection *get() {
-        if (conn_) {
-            try {
-                // Reads pending input without blocking: notices a server that closed on us
-                // (restart, fast shutdown) before a plugin runs a transaction on a dead socket.
-                conn_->get_notifs();
-            } catch (const std::exception &) {
-                conn_.reset();
-            }
-        }
+        if (conn_ && !still_alive()) conn_.reset();
         if (!conn_ && Clock::now() >= next_attempt_) {
             try {
                 conn_ = std::make_unique<pqxx::connection>(url_);
                 if (was_down_) log_line(0, "host", "database connection restored");
                 was_down_ = false;
             } catch (const std::exception &e) {
-                // Back off so a down database costs one connect attempt per worker per 250 ms.
-                next_attempt_ = Clock::now() + std::chrono::milliseconds(250);
+                // Back off so a down database costs one connect attempt per worker per 100 ms.
+                next_attempt_ = Clock::now() + std::chrono::milliseconds(100);
                 if (!was_down_) log_line(1, "host", std::string("database unavailable: ") + e.what());
                 was_down_ = true;
             }
         }
+        last_used_ = Clock::now();
         return conn_.get();
     }
 
@@ -60,9 +53,28 @@ public:
     void reset() { conn_.reset(); }
 
 private:
+    /// Whether the connection survived since its last use. Reading pending input notices a
+    /// server that closed on us; a connection idle for a second also gets a round trip, because
+    /// a restarted server's goodbye can sit unread until the next query, which would then fail
+    /// a request that a reconnect would have served. Busy workers never pay for the probe.
+    bool still_alive() {
+        try {
+            conn_->get_notifs();
+            if (!conn_->is_open()) return false;
+            if (Clock::now() - last_used_ >= std::chrono::seconds(1)) {
+                pqxx::nontransaction probe(*conn_);
+                probe.exec("SELECT 1");
+            }
+            return true;
+        } catch (const std::exception &) {
+            return false;
+        }
+    }
+
     std::string url_;
     std::unique_ptr<pqxx::connection> conn_;
     Clock::time_point next_attempt_{};
+    Clock::time_point last_used_{};
     bool was_down_ = false;
 };
 
