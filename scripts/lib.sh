@@ -27,7 +27,7 @@ SHOPD_PACKAGES=(
 )
 
 # Plugins the host loads, in init order.
-SHOPD_DEFAULT_PLUGINS=catalog,customers,pricing,cart
+SHOPD_DEFAULT_PLUGINS=catalog,customers,pricing,cart,checkout
 
 # ---------------------------------------------------------------------------------------------
 # Messages and small helpers

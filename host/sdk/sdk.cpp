@@ -177,6 +177,12 @@ void run_guarded(const Ctx &ctx, const std::function<void()> &body) noexcept {
             ctx.raw().host->count_db_error(ctx.plugin(), "08006");
             ctx.log(1, std::string("database connection lost: ") + e.what());
             reply_retry_later(ctx, 503, "The database is unavailable.");
+        } catch (const pqxx::transaction_rollback &e) {
+            // Deadlock or serialization failure: libpqxx 6 derives these from pqxx::failure, not
+            // sql_error. The transaction rolled back whole, so a retry is safe.
+            ctx.raw().host->count_db_error(ctx.plugin(), "40001");
+            ctx.log(1, std::string("transaction rolled back: ") + e.what());
+            reply_retry_later(ctx, 409, "The request conflicted with another one; retry it.");
         } catch (const pqxx::sql_error &e) {
             handle_sql_error(ctx, e);
         } catch (const pqxx::in_doubt_error &e) {

@@ -35,7 +35,7 @@ po::options_description describe(Config &c, std::string &plugins, std::string &c
          "worker threads, each with its own DB connection; 0 = 4 x cores")
         ("database-url", po::value(&c.database_url), "PostgreSQL connection URL")
         ("plugin-dir", po::value(&c.plugin_dir)->default_value(c.plugin_dir), "directory holding <name>.so plugins")
-        ("plugins", po::value(&plugins)->default_value("catalog,customers,pricing,cart"),
+        ("plugins", po::value(&plugins)->default_value("catalog,customers,pricing,cart,checkout"),
          "plugins to load, in init order")
         ("admin-token", po::value(&c.admin_token), "bearer token for admin writes (empty: admin writes refused)")
         ("lock-timeout-ms", po::value(&c.lock_timeout_ms)->default_value(c.lock_timeout_ms),

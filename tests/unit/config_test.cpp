@@ -34,7 +34,7 @@ public:
         CPPUNIT_ASSERT(r.config->workers >= 8);  // 4 x cores, at least 2 cores assumed
         CPPUNIT_ASSERT_EQUAL(std::int64_t(300), r.config->reservation_ttl);
         CPPUNIT_ASSERT_EQUAL(std::int64_t(1 << 20), r.config->max_body_bytes);
-        CPPUNIT_ASSERT_EQUAL(std::size_t(4), r.config->plugins.size());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(5), r.config->plugins.size());
         CPPUNIT_ASSERT_EQUAL(std::string("300"), r.config->values.at("reservation-ttl"));
     }
 

@@ -1,0 +1,350 @@
+// checkout plugin: turns the customer's cart into a reservation (stock held for a TTL) in one
+// transaction, with Idempotency-Key support, and lets the customer read, confirm or cancel it.
+#include "checkout.hpp"
+#include "release.hpp"
+
+#include "shopd/sdk.hpp"
+
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <set>
+
+namespace shopd::checkout {
+namespace {
+
+constexpr const char *kName = "checkout";
+constexpr const char *kVersion = "1.0.0";
+
+/// Longest Idempotency-Key accepted (Stripe's limit); longer -> 400.
+constexpr std::size_t kMaxKeyLength = 255;
+
+/// What init() reads from the host's configuration.
+struct Settings {
+    /// How long a checkout, confirm or cancel waits for a row lock before it answers 409 +
+    /// Retry-After: the host's lock-timeout-ms (shared with catalog's inventory PUT).
+    std::string lock_timeout_ms = "2000";
+    /// Seconds a new reservation holds its stock: the host's reservation-ttl.
+    std::string reservation_ttl = "300";
+};
+
+// ---------------------------------------------------------------------------------------------
+// Statements
+
+const Statement kSetLockTimeout{"checkout.set_lock_timeout", "SELECT set_config('lock_timeout', $1, true)"};
+
+// Idempotency: a transaction-scoped advisory lock on (customer, key) marks "a request with this key
+// is running". pg_try_ never waits, so a concurrent duplicate learns it at once (409) instead of
+// queueing behind the first — which a plain INSERT ... ON CONFLICT on the key would do, blocked by
+// the first request's uncommitted insert. PostgreSQL releases the lock only after the first
+// transaction's commit is visible, so whoever gets the lock next sees the stored key. A 64-bit
+// hash collision between two keys would only cost a spurious 409.
+const Statement kTryKeyLock{"checkout.try_key_lock",
+                            "SELECT pg_try_advisory_xact_lock(hashtextextended($1::bigint::text || ':' || $2, 0))"};
+const Statement kFindKey{"checkout.find_key",
+                         "SELECT request_hash, reservation_id FROM idempotency_keys "
+                         "WHERE customer_id = $1 AND key = $2 AND reservation_id IS NOT NULL"};
+const Statement kStoreKey{"checkout.store_key",
+                          "INSERT INTO idempotency_keys (customer_id, key, request_hash, reservation_id) "
+                          "VALUES ($1, $2, $3, $4)"};
+
+// The cart row lock orders us after the cart plugin's writers, so the lines cannot change
+// between reading and emptying them.
+const Statement kLockCart{"checkout.lock_cart", "SELECT id FROM carts WHERE customer_id = $1 FOR UPDATE"};
+const Statement kCartLines{"checkout.cart_lines",
+                           "SELECT variant_id, quantity, unit_price FROM cart_items WHERE cart_id = $1 ORDER BY variant_id"};
+const Statement kEmptyCart{"checkout.empty_cart", "DELETE FROM cart_items WHERE cart_id = $1"};
+
+// Every writer of variant rows (checkout, confirm, cancel, release) locks them in id order, so two
+// checkouts sharing variants queue instead of deadlocking. LockRows runs above the Sort.
+const Statement kLockVariants{"checkout.lock_variants",
+                              "SELECT id, stock - reserved FROM variants WHERE id = ANY($1::bigint[]) "
+                              "ORDER BY id FOR UPDATE"};
+const Statement kAvailable{"checkout.available",
+                           "SELECT id, stock - reserved FROM variants WHERE id = ANY($1::bigint[])"};
+const Statement kAddReserved{"checkout.add_reserved",
+                             "UPDATE variants v SET reserved = v.reserved + x.q "
+                             "FROM unnest($1::bigint[], $2::integer[]) AS x(id, q) WHERE v.id = x.id"};
+const Statement kInsertReservation{"checkout.insert_reservation",
+                                   "INSERT INTO reservations (customer_id, expires_at, total) "
+                                   "VALUES ($1, now() + $2::integer * interval '1 second', $3::numeric) RETURNING id"};
+const Statement kInsertItems{"checkout.insert_items",
+                             "INSERT INTO reservation_items (reservation_id, variant_id, quantity, unit_price, line_total) "
+                             "SELECT $1, x.v, x.q, x.p, x.t "
+                             "FROM unnest($2::bigint[], $3::integer[], $4::numeric[], $5::numeric[]) "
+                             "WITH ORDINALITY AS x(v, q, p, t, n) ORDER BY x.n"};
+
+const Statement kReservation{"checkout.reservation",
+                             "SELECT status, floor(extract(epoch FROM expires_at))::bigint, total "
+                             "FROM reservations WHERE id = $1 AND customer_id = $2"};
+const Statement kReservationItems{"checkout.reservation_items",
+                                  "SELECT variant_id, quantity, unit_price FROM reservation_items "
+                                  "WHERE reservation_id = $1 ORDER BY id"};
+// The reservation row first, then its variant rows: the same order as the release job.
+const Statement kLockReservation{"checkout.lock_reservation",
+                                 "SELECT status, expires_at > now(), "
+                                 "to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+                                 "FROM reservations WHERE id = $1 AND customer_id = $2 FOR UPDATE"};
+const Statement kConsumeStock{"checkout.consume_stock",
+                              "UPDATE variants v SET stock = v.stock - g.q, reserved = v.reserved - g.q "
+                              "FROM (SELECT variant_id, sum(quantity)::integer AS q FROM reservation_items "
+                              "WHERE reservation_id = $1 GROUP BY variant_id) g WHERE v.id = g.variant_id"};
+const Statement kReturnReserved{"checkout.return_reserved",
+                                "UPDATE variants v SET reserved = v.reserved - g.q "
+                                "FROM (SELECT variant_id, sum(quantity)::integer AS q FROM reservation_items "
+                                "WHERE reservation_id = $1 GROUP BY variant_id) g WHERE v.id = g.variant_id"};
+const Statement kSetStatus{"checkout.set_status",
+                           "UPDATE reservations SET status = $2, updated_at = now() WHERE id = $1"};
+
+enum Route { CHECKOUT, GET_RESERVATION, CONFIRM, CANCEL };
+
+const shopd_route kRoutes[] = {
+    {"POST", "/api/cart/checkout/", CHECKOUT},
+    {"GET", "/api/reservations/{id}/", GET_RESERVATION},
+    {"POST", "/api/reservations/{id}/confirm/", CONFIRM},
+    {"POST", "/api/reservations/{id}/cancel/", CANCEL},
+};
+
+/// Thrown when lines stay short after releasing expired reservations; its 400 body carries an
+/// extension member (variant_ids) that ClientError cannot, so handle() renders it. Thrown out of
+/// the handler so the transaction rolls back (whatever the release step did included).
+struct OutOfStock : std::runtime_error {
+    explicit OutOfStock(std::vector<Shortage> lines) : std::runtime_error("out of stock"), lines(std::move(lines)) {}
+    std::vector<Shortage> lines;
+};
+
+Cents money_of(const pqxx::field &f) {
+    const auto cents = parse_money(f.c_str());
+    if (!cents) throw std::runtime_error(std::string("unreadable amount from the database: ") + f.c_str());
+    return *cents;
+}
+
+std::vector<Line> lines_of(const pqxx::result &rows) {
+    std::vector<Line> out;
+    for (const auto &r : rows) out.push_back({r[0].as<std::int64_t>(), r[1].as<std::int64_t>(), money_of(r[2])});
+    return out;
+}
+
+/// The caller's reservation `id`; 404 when there is none (another customer's included).
+Reservation load_reservation(pqxx::work &tx, std::int64_t id, std::int64_t customer_id) {
+    const auto rows = exec(tx, kReservation, id, customer_id);
+    if (rows.empty()) throw not_found();
+    Reservation r;
+    r.id = id;
+    r.status = rows[0][0].c_str();
+    r.expires_at = rows[0][1].as<std::int64_t>();
+    r.total = money_of(rows[0][2]);
+    r.items = lines_of(exec(tx, kReservationItems, id));
+    return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checkout
+
+/// An Idempotency-Key already used successfully by this customer.
+struct StoredKey {
+    std::string request_hash;
+    std::int64_t reservation_id = 0;
+};
+
+/// Takes the key's advisory lock (409 when a request with the key is running) and returns its
+/// stored outcome, if an earlier request with it succeeded.
+std::optional<StoredKey> claim_key(pqxx::work &tx, std::int64_t customer_id, const std::string &key) {
+    if (key.size() > kMaxKeyLength)
+        throw bad_request("Idempotency-Key is longer than " + std::to_string(kMaxKeyLength) + " characters.");
+    if (!exec(tx, kTryKeyLock, customer_id, key)[0][0].as<bool>())
+        throw conflict("A request with this Idempotency-Key is still in progress.").with_header("Retry-After", "1");
+    const auto rows = exec(tx, kFindKey, customer_id, key);
+    if (rows.empty()) return std::nullopt;
+    return StoredKey{rows[0][0].c_str(), rows[0][1].as<std::int64_t>()};
+}
+
+/// The customer's cart lines under the cart row lock (none when there is no cart yet), and its id.
+std::pair<std::optional<std::int64_t>, std::vector<Line>> locked_cart(pqxx::work &tx, std::int64_t customer_id) {
+    const auto cart = exec(tx, kLockCart, customer_id);
+    if (cart.empty()) return {std::nullopt, {}};
+    const auto cart_id = cart[0][0].as<std::int64_t>();
+    return {cart_id, lines_of(exec(tx, kCartLines, cart_id))};
+}
+
+Availability availability_of(const pqxx::result &rows) {
+    Availability out;
+    for (const auto &r : rows) out[r[0].as<std::int64_t>()] = r[1].as<std::int64_t>();
+    return out;
+}
+
+Ids variant_ids_of(const std::vector<Line> &lines) {
+    Ids out;
+    for (const auto &l : lines) out.push_back(l.variant_id);
+    return out;
+}
+
+/// Locks the lines' variant rows in id order and checks stock; when short, releases the expired
+/// reservations holding the short variants and checks again. Throws OutOfStock if still short.
+void lock_and_check_stock(pqxx::work &tx, const std::vector<Line> &lines) {
+    const Ids ids = variant_ids_of(lines);
+    Availability available = availability_of(exec(tx, kLockVariants, pg_array(ids)));
+    auto short_lines = shortages(lines, available);
+    if (short_lines.empty()) return;
+    Ids short_ids;
+    for (const auto &s : short_lines) short_ids.push_back(s.variant_id);
+    std::set<std::int64_t> locked;
+    for (const auto &[id, unused] : available) locked.insert(id);
+    const Ids expired = lock_expired_holding(tx, short_ids, locked);
+    if (release_locked(tx, expired, kReleasedByCheckout) > 0) {
+        available = availability_of(exec(tx, kAvailable, pg_array(ids)));
+        short_lines = shortages(lines, available);
+    }
+    if (!short_lines.empty()) throw OutOfStock(std::move(short_lines));
+}
+
+/// Adds the lines to `reserved` and stores the reservation with its items; returns its id.
+std::int64_t create_reservation(pqxx::work &tx, std::int64_t customer_id, const std::vector<Line> &lines,
+                                const Settings &settings) {
+    Ids quantities;
+    std::vector<Cents> prices, totals;
+    for (const auto &l : lines) {
+        quantities.push_back(l.quantity);
+        prices.push_back(l.unit_price);
+        totals.push_back(l.line_total());
+    }
+    const std::string ids = pg_array(variant_ids_of(lines));
+    exec(tx, kAddReserved, ids, pg_array(quantities));
+    const auto id = exec(tx, kInsertReservation, customer_id, settings.reservation_ttl, format_money(total_of(lines)))[0][0]
+                        .as<std::int64_t>();
+    exec(tx, kInsertItems, id, ids, pg_array(quantities), pg_money_array(prices), pg_money_array(totals));
+    return id;
+}
+
+/// Answers a repeated key: the stored reservation, unless the cart now holds something else.
+/// After a successful checkout the cart is empty, so a plain retry sends an empty cart: the key
+/// identifies the original request (Stripe's semantics), and an empty cart is a replay too.
+void replay(const Ctx &ctx, pqxx::work &tx, std::int64_t customer_id, const StoredKey &stored,
+            const std::vector<Line> &lines) {
+    if (!lines.empty() && request_hash(lines) != stored.request_hash)
+        throw ClientError(422, status_title(422), "This Idempotency-Key was already used with a different cart.");
+    const Reservation r = load_reservation(tx, stored.reservation_id, customer_id);
+    tx.commit();
+    ctx.header("Idempotent-Replayed", "true");
+    ctx.reply(201, render_reservation(r));
+}
+
+void checkout(const Ctx &ctx, const Settings &settings) {
+    pqxx::work tx(ctx.db());
+    const Customer customer = ctx.require_customer(tx);
+    exec(tx, kSetLockTimeout, settings.lock_timeout_ms);
+    const std::string key = ctx.raw().idempotency_key;
+    const auto stored = key.empty() ? std::nullopt : claim_key(tx, customer.id, key);
+    const auto [cart_id, lines] = locked_cart(tx, customer.id);
+    if (stored) return replay(ctx, tx, customer.id, *stored, lines);
+    if (lines.empty()) throw validation_failed({{"items", {"The cart is empty."}}});
+    lock_and_check_stock(tx, lines);
+    const auto id = create_reservation(tx, customer.id, lines, settings);
+    exec(tx, kEmptyCart, *cart_id);
+    if (!key.empty()) exec(tx, kStoreKey, customer.id, key, request_hash(lines), id);
+    const Reservation r = load_reservation(tx, id, customer.id);
+    tx.commit();
+    ctx.reply(201, render_reservation(r));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reservations
+
+void get_reservation(const Ctx &ctx) {
+    pqxx::work tx(ctx.db());
+    const Customer customer = ctx.require_customer(tx);
+    const Reservation r = load_reservation(tx, ctx.id_param(0), customer.id);
+    tx.commit();
+    ctx.reply(200, render_reservation(r));
+}
+
+/// Moves the caller's ACTIVE, unexpired reservation to `status`, applying `update` to its
+/// variant rows; 409 when it is not ACTIVE or has expired (nothing changes then).
+void finish(const Ctx &ctx, const Settings &settings, const char *status, const Statement &update) {
+    pqxx::work tx(ctx.db());
+    const Customer customer = ctx.require_customer(tx);
+    const auto id = ctx.id_param(0);
+    exec(tx, kSetLockTimeout, settings.lock_timeout_ms);
+    const auto rows = exec(tx, kLockReservation, id, customer.id);
+    if (rows.empty()) throw not_found();
+    const std::string current = rows[0][0].c_str();
+    if (current != "ACTIVE") throw conflict("The reservation is " + current + ", not ACTIVE.");
+    if (!rows[0][1].as<bool>())
+        throw conflict(std::string("The reservation expired at ") + rows[0][2].c_str() + ".");
+    lock_variants_of(tx, {id});
+    exec(tx, update, id);
+    exec(tx, kSetStatus, id, status);
+    const Reservation r = load_reservation(tx, id, customer.id);
+    tx.commit();
+    ctx.reply(200, render_reservation(r));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plugin edge
+
+/// Sends a ready-made problem+json body (the shortage problem with its extension member).
+void reply_raw_problem(const shopd_request *req, shopd_response *resp, int status, const std::string &body) {
+    req->host->set_status(resp, status);
+    req->host->set_body(resp, "application/problem+json", body.data(), body.size());
+}
+
+/// A whole number config value in [1, max], or an error message.
+bool read_setting(const shopd_host_api *host, const char *key, std::int64_t max, std::string &out, char *err,
+                  size_t err_len) {
+    const char *value = host->config(key);
+    if (!value) return true;
+    if (!parse_int(value, 1, max)) {
+        std::snprintf(err, err_len, "%s must be a positive whole number, not \"%s\"", key, value);
+        return false;
+    }
+    out = value;
+    return true;
+}
+
+int init(const shopd_host_api *host, void **state, char *err, size_t err_len) {
+    try {
+        auto settings = std::make_unique<Settings>();
+        if (!read_setting(host, "lock-timeout-ms", 24LL * 3600 * 1000, settings->lock_timeout_ms, err, err_len) ||
+            !read_setting(host, "reservation-ttl", 365LL * 24 * 3600, settings->reservation_ttl, err, err_len))
+            return 1;
+        *state = settings.release();
+        return 0;
+    } catch (const std::exception &e) {  // nothing may cross the C ABI
+        std::snprintf(err, err_len, "%s", e.what());
+        return 1;
+    }
+}
+
+void handle(void *state, int route, const shopd_request *req, shopd_response *resp) {
+    const Ctx ctx(kName, req, resp);
+    const auto &settings = *static_cast<const Settings *>(state);
+    run_guarded(ctx, [&] {
+        switch (route) {
+        case CHECKOUT:
+            try {
+                return checkout(ctx, settings);
+            } catch (const OutOfStock &e) {  // the transaction is already rolled back here
+                return reply_raw_problem(req, resp, 400, shortage_problem(e.lines));
+            }
+        case GET_RESERVATION: return get_reservation(ctx);
+        case CONFIRM: return finish(ctx, settings, "CONFIRMED", kConsumeStock);
+        case CANCEL: return finish(ctx, settings, "CANCELLED", kReturnReserved);
+        }
+        throw not_found();
+    });
+}
+
+void shutdown(void *state) { delete static_cast<Settings *>(state); }
+
+}  // namespace
+}  // namespace shopd::checkout
+
+extern "C" SHOPD_EXPORT const shopd_plugin *checkout_shopd_plugin(void) {
+    using namespace shopd::checkout;
+    static const shopd_plugin descriptor = {
+        sizeof(shopd_plugin), SHOPD_PLUGIN_ABI_VERSION, SHOPD_BUILD_SIGNATURE, kName, kVersion,
+        kRoutes, sizeof kRoutes / sizeof kRoutes[0],
+        nullptr, 0,
+        init, handle, nullptr, shutdown, {}};
+    return &descriptor;
+}

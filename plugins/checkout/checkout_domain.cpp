@@ -1,0 +1,115 @@
+// checkout plugin: pure domain functions (see checkout.hpp).
+#include "checkout.hpp"
+
+#include "shopd/http.hpp"
+#include "shopd/sdk.hpp"
+
+#include <algorithm>
+#include <ctime>
+
+namespace shopd::checkout {
+
+Cents total_of(const std::vector<Line> &lines) {
+    Cents total = 0;
+    for (const auto &l : lines) total += l.line_total();
+    return total;
+}
+
+std::vector<Line> sorted_by_variant(std::vector<Line> lines) {
+    std::sort(lines.begin(), lines.end(),
+              [](const Line &a, const Line &b) { return a.variant_id < b.variant_id; });
+    return lines;
+}
+
+std::string canonical_cart(const std::vector<Line> &lines) {
+    std::string out;
+    for (const auto &l : sorted_by_variant(lines)) {
+        if (!out.empty()) out += ';';
+        out += std::to_string(l.variant_id) + ':' + std::to_string(l.quantity) + ':' + format_money(l.unit_price);
+    }
+    return out;
+}
+
+std::string request_hash(const std::vector<Line> &lines) { return sha256_hex(canonical_cart(lines)); }
+
+std::vector<Shortage> shortages(const std::vector<Line> &lines, const Availability &available) {
+    std::vector<Shortage> out;
+    for (const auto &l : sorted_by_variant(lines)) {
+        const auto it = available.find(l.variant_id);
+        const std::int64_t have = it == available.end() ? 0 : it->second;
+        if (l.quantity > have) out.push_back({l.variant_id, l.quantity, have < 0 ? 0 : have});
+    }
+    return out;
+}
+
+std::string shortage_message(const Shortage &s) {
+    return "Insufficient stock for variant " + std::to_string(s.variant_id) + " (requested " +
+           std::to_string(s.requested) + ", available " + std::to_string(s.available) + ").";
+}
+
+std::string shortage_problem(const std::vector<Shortage> &short_lines) {
+    std::vector<std::string> messages;
+    for (const auto &s : short_lines) messages.push_back(shortage_message(s));
+    std::string body = problem_json(400, status_title(400), "Insufficient stock; nothing was reserved.",
+                                    {{"items", messages}});
+    // problem_json renders one object; the extension member goes before its closing brace.
+    body.pop_back();
+    body += ",\"variant_ids\":[";
+    for (std::size_t i = 0; i < short_lines.size(); ++i)
+        body += (i ? "," : "") + std::to_string(short_lines[i].variant_id);
+    body += "]}";
+    return body;
+}
+
+std::string pg_array(const std::vector<std::int64_t> &values) {
+    std::string out = "{";
+    for (std::size_t i = 0; i < values.size(); ++i) out += (i ? "," : "") + std::to_string(values[i]);
+    return out + "}";
+}
+
+std::string pg_money_array(const std::vector<Cents> &values) {
+    std::string out = "{";
+    for (std::size_t i = 0; i < values.size(); ++i) out += (i ? "," : "") + format_money(values[i]);
+    return out + "}";
+}
+
+std::string format_utc(std::int64_t epoch_seconds) {
+    const std::time_t t = static_cast<std::time_t>(epoch_seconds);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::string render_reservation(const Reservation &r) {
+    return render_json([&](JsonWriter &w) {
+        w.StartObject();
+        put_key(w, "id");
+        w.Int64(r.id);
+        put_key(w, "status");
+        put_string(w, r.status);
+        put_key(w, "expires_at");
+        put_string(w, format_utc(r.expires_at));
+        put_key(w, "items");
+        w.StartArray();
+        for (const auto &l : r.items) {
+            w.StartObject();
+            put_key(w, "variant_id");
+            w.Int64(l.variant_id);
+            put_key(w, "quantity");
+            w.Int64(l.quantity);
+            put_key(w, "unit_price");
+            put_money(w, l.unit_price);
+            put_key(w, "line_total");
+            put_money(w, l.line_total());
+            w.EndObject();
+        }
+        w.EndArray();
+        put_key(w, "total");
+        put_money(w, r.total);
+        w.EndObject();
+    });
+}
+
+}  // namespace shopd::checkout

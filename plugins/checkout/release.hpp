@@ -1,0 +1,42 @@
+// Release of expired reservations: the SQL shared by the reservation-release job and by a
+// checkout that is short of stock (both mark EXPIRED, give quantities back, log each release).
+#pragma once
+
+#include <pqxx/pqxx>
+
+#include <cstdint>
+#include <set>
+#include <vector>
+
+namespace shopd::checkout {
+
+using Ids = std::vector<std::int64_t>;
+
+/// Who released a reservation, as expiry_log.released_by records it.
+constexpr const char *kReleasedByJob = "reservation-release";
+constexpr const char *kReleasedByCheckout = "checkout";
+
+/// How many ACTIVE reservations are past expires_at (what a run would release now).
+std::int64_t count_expired(pqxx::transaction_base &tx);
+
+/// Locks up to `limit` ACTIVE reservations past expires_at, oldest first. Rows another
+/// transaction holds (a confirm, a checkout, another copy of the job) are skipped, never waited for.
+Ids lock_expired_batch(pqxx::transaction_base &tx, std::size_t limit);
+
+/// Locks the variant rows the given reservations hold, in variant-id order (waits for them: every
+/// writer takes variant rows in that order, so the waits cannot form a cycle).
+void lock_variants_of(pqxx::transaction_base &tx, const Ids &reservation_ids);
+
+/// For a checkout short of stock on `variant_ids`, whose rows it already holds: locks the ACTIVE,
+/// expired reservations holding any of them, plus the other variant rows those reservations
+/// hold, all without waiting — the checkout already holds rows, so waiting out of order could
+/// deadlock. Returns the reservations whose every variant row is now locked by this transaction
+/// (the others are left to the job).
+Ids lock_expired_holding(pqxx::transaction_base &tx, const Ids &variant_ids, const std::set<std::int64_t> &locked_variants);
+
+/// Releases reservations this transaction has locked (and whose variant rows it holds): status
+/// EXPIRED, reserved -= quantity per item, one expiry_log row each. Returns how many it released
+/// (a reservation no longer ACTIVE is skipped).
+std::size_t release_locked(pqxx::transaction_base &tx, const Ids &reservation_ids, const char *released_by);
+
+}  // namespace shopd::checkout

@@ -1,0 +1,158 @@
+// Unit tests of the checkout plugin's domain functions and of reservation-release's flags.
+#include "checkout.hpp"
+#include "release_options.hpp"
+
+#include "shopd/sdk.hpp"
+
+#include <cppunit/extensions/HelperMacros.h>
+
+using namespace shopd;
+using namespace shopd::checkout;
+
+namespace {
+ParsedOptions parse(std::vector<const char *> args, const char *env_db = "postgresql://env/db") {
+    args.insert(args.begin(), "reservation-release");
+    return parse_release_options(static_cast<int>(args.size()), args.data(), env_db);
+}
+}  // namespace
+
+class CheckoutTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(CheckoutTest);
+    CPPUNIT_TEST(hashIgnoresLineOrder);
+    CPPUNIT_TEST(hashSeesEveryField);
+    CPPUNIT_TEST(shortagesNameShortVariantsInIdOrder);
+    CPPUNIT_TEST(shortageProblemCarriesIds);
+    CPPUNIT_TEST(totalsAreExact);
+    CPPUNIT_TEST(formatsUtcTimes);
+    CPPUNIT_TEST(rendersReservation);
+    CPPUNIT_TEST(rendersPgArrays);
+    CPPUNIT_TEST(batchesContinueOnlyWhenFull);
+    CPPUNIT_TEST(releaseOptionsDefaults);
+    CPPUNIT_TEST(releaseOptionsFlags);
+    CPPUNIT_TEST(releaseOptionsErrors);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void hashIgnoresLineOrder() {
+        const std::vector<Line> a{{7, 2, 1050}, {3, 1, 500}};
+        const std::vector<Line> b{{3, 1, 500}, {7, 2, 1050}};
+        CPPUNIT_ASSERT_EQUAL(std::string("3:1:5.00;7:2:10.50"), canonical_cart(a));
+        CPPUNIT_ASSERT_EQUAL(request_hash(a), request_hash(b));
+        CPPUNIT_ASSERT_EQUAL(sha256_hex("3:1:5.00;7:2:10.50"), request_hash(a));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(64), request_hash(a).size());
+    }
+
+    void hashSeesEveryField() {
+        const std::vector<Line> base{{3, 1, 500}, {7, 2, 1050}};
+        const auto h = request_hash(base);
+        CPPUNIT_ASSERT(h != request_hash({{3, 1, 500}, {7, 3, 1050}}));  // quantity
+        CPPUNIT_ASSERT(h != request_hash({{3, 1, 500}, {7, 2, 1051}}));  // price snapshot
+        CPPUNIT_ASSERT(h != request_hash({{3, 1, 500}, {8, 2, 1050}}));  // variant
+        CPPUNIT_ASSERT(h != request_hash({{3, 1, 500}}));                // a line fewer
+        // The separators keep "1:23" and "12:3" apart.
+        CPPUNIT_ASSERT(request_hash({{1, 23, 100}}) != request_hash({{12, 3, 100}}));
+    }
+
+    void shortagesNameShortVariantsInIdOrder() {
+        const std::vector<Line> lines{{12, 5, 100}, {4, 2, 100}, {9, 1, 100}, {20, 3, 100}};
+        const auto s = shortages(lines, {{4, 1}, {9, 1}, {12, 3}, {20, -2}});
+        CPPUNIT_ASSERT_EQUAL(std::size_t(3), s.size());
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(4), s[0].variant_id);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(12), s[1].variant_id);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(20), s[2].variant_id);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), s[2].available);  // never reported negative
+        CPPUNIT_ASSERT_EQUAL(std::string("Insufficient stock for variant 12 (requested 5, available 3)."),
+                             shortage_message(s[1]));
+        CPPUNIT_ASSERT(shortages({{4, 1, 100}}, {{4, 1}}).empty());  // exactly enough
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), shortages({{5, 1, 100}}, {}).size());  // unknown variant
+    }
+
+    void shortageProblemCarriesIds() {
+        const auto body = shortage_problem({{4, 2, 1}, {12, 5, 3}});
+        rapidjson::Document d;
+        d.Parse(body.c_str());
+        CPPUNIT_ASSERT(!d.HasParseError());
+        CPPUNIT_ASSERT_EQUAL(400, d["status"].GetInt());
+        CPPUNIT_ASSERT(d["title"].IsString() && d["detail"].IsString() && d["type"].IsString());
+        CPPUNIT_ASSERT_EQUAL(2u, d["errors"]["items"].Size());
+        CPPUNIT_ASSERT_EQUAL(std::string("Insufficient stock for variant 4 (requested 2, available 1)."),
+                             std::string(d["errors"]["items"][0].GetString()));
+        CPPUNIT_ASSERT_EQUAL(2u, d["variant_ids"].Size());
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(12), static_cast<std::int64_t>(d["variant_ids"][1].GetInt64()));
+    }
+
+    void totalsAreExact() {
+        const std::vector<Line> lines{{1, 3, 33333}, {2, 10000, 1}, {3, 7, 42075}};
+        CPPUNIT_ASSERT_EQUAL(Cents(99999), lines[0].line_total());
+        CPPUNIT_ASSERT_EQUAL(Cents(99999 + 10000 + 294525), total_of(lines));
+    }
+
+    void formatsUtcTimes() {
+        CPPUNIT_ASSERT_EQUAL(std::string("1970-01-01T00:00:00Z"), format_utc(0));
+        CPPUNIT_ASSERT_EQUAL(std::string("2026-11-26T10:00:00Z"), format_utc(1795687200));
+        CPPUNIT_ASSERT_EQUAL(std::string("2024-02-29T23:59:59Z"), format_utc(1709251199));
+    }
+
+    void rendersReservation() {
+        Reservation r;
+        r.id = 42;
+        r.status = "ACTIVE";
+        r.expires_at = 1795687200;
+        r.items = {{3, 2, 1050}, {7, 1, 42075}};
+        r.total = total_of(r.items);
+        CPPUNIT_ASSERT_EQUAL(
+            std::string("{\"id\":42,\"status\":\"ACTIVE\",\"expires_at\":\"2026-11-26T10:00:00Z\",\"items\":["
+                        "{\"variant_id\":3,\"quantity\":2,\"unit_price\":\"10.50\",\"line_total\":\"21.00\"},"
+                        "{\"variant_id\":7,\"quantity\":1,\"unit_price\":\"420.75\",\"line_total\":\"420.75\"}],"
+                        "\"total\":\"441.75\"}"),
+            render_reservation(r));
+    }
+
+    void rendersPgArrays() {
+        CPPUNIT_ASSERT_EQUAL(std::string("{}"), pg_array({}));
+        CPPUNIT_ASSERT_EQUAL(std::string("{1,22,333}"), pg_array({1, 22, 333}));
+        CPPUNIT_ASSERT_EQUAL(std::string("{10.00,0.05}"), pg_money_array({1000, 5}));
+    }
+
+    void batchesContinueOnlyWhenFull() {
+        CPPUNIT_ASSERT(more_batches(500, 500));
+        CPPUNIT_ASSERT(!more_batches(499, 500));
+        CPPUNIT_ASSERT(!more_batches(0, 500));
+        CPPUNIT_ASSERT(!more_batches(0, 0));
+    }
+
+    void releaseOptionsDefaults() {
+        const auto p = parse({});
+        CPPUNIT_ASSERT(p.run);
+        CPPUNIT_ASSERT_EQUAL(std::string("postgresql://env/db"), p.options.db);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(500), p.options.batch_size);
+        CPPUNIT_ASSERT(!p.options.dry_run);
+    }
+
+    void releaseOptionsFlags() {
+        const auto p = parse({"--db", "postgresql://flag/db", "--batch-size", "7", "--dry-run"});
+        CPPUNIT_ASSERT(p.run);
+        CPPUNIT_ASSERT_EQUAL(std::string("postgresql://flag/db"), p.options.db);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(7), p.options.batch_size);
+        CPPUNIT_ASSERT(p.options.dry_run);
+        const auto help = parse({"--help"}, nullptr);
+        CPPUNIT_ASSERT(!help.run);
+        CPPUNIT_ASSERT_EQUAL(0, help.exit_code);
+        CPPUNIT_ASSERT(help.message.find("--batch-size") != std::string::npos);
+    }
+
+    void releaseOptionsErrors() {
+        for (const auto &args : std::vector<std::vector<const char *>>{
+                 {"--bogus"}, {"--batch-size", "0"}, {"--batch-size", "-5"}, {"--batch-size", "x"},
+                 {"--batch-size", "100001"}, {"--db"}, {"stray"}}) {
+            const auto p = parse(args);
+            CPPUNIT_ASSERT_MESSAGE(args[0], !p.run);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(args[0], 2, p.exit_code);
+        }
+        const auto no_db = parse({}, nullptr);
+        CPPUNIT_ASSERT(!no_db.run);
+        CPPUNIT_ASSERT_EQUAL(2, no_db.exit_code);
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(CheckoutTest);

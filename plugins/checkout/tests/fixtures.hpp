@@ -1,0 +1,110 @@
+// Fixtures shared by the checkout plugin's integration tests: customers, products, carts,
+// reservations through the API, and direct SQL for what the API cannot do (expiring a reservation).
+#pragma once
+
+#include "http_client.hpp"
+
+#include <cppunit/extensions/HelperMacros.h>
+#include <pqxx/pqxx>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace shopd::test::co {
+
+inline std::string str(const rapidjson::Value &v) { return v.GetString(); }
+
+/// A fresh customer's token.
+inline std::string new_customer(Http &http, const std::string &tier = "STANDARD") {
+    const auto r = http.post("/api/customers/", "{\"name\":\"" + unique("cust") + "\",\"tier\":\"" + tier + "\"}",
+                             admin_token());
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 201L, r.status);
+    return r.json()["token"].GetString();
+}
+
+/// A product (base 500.00) with variants {price_delta, stock}; returns the variant ids in order.
+inline std::vector<long long> new_variants(Http &http, const std::vector<std::pair<std::string, int>> &variants) {
+    auto cat = http.post("/api/categories/", "{\"name\":\"" + unique("co-cat") + "\"}", admin_token());
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(cat.describe(), 201L, cat.status);
+    std::string body = "{\"name\":\"" + unique("lamp") + "\",\"category_id\":" +
+                       std::to_string(cat.json()["id"].GetInt64()) + ",\"base_price\":\"500.00\",\"variants\":[";
+    for (std::size_t i = 0; i < variants.size(); ++i)
+        body += (i ? "," : "") + std::string("{\"sku\":\"") + unique("CO") + "\",\"name\":\"v" + std::to_string(i) +
+                "\",\"price_delta\":\"" + variants[i].first + "\",\"stock\":" + std::to_string(variants[i].second) + "}";
+    body += "]}";
+    const auto r = http.post("/api/products/", body, admin_token());
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 201L, r.status);
+    std::vector<long long> ids;
+    for (const auto &v : r.json()["variants"].GetArray()) ids.push_back(v["id"].GetInt64());
+    return ids;
+}
+
+/// Adds `quantity` of `variant` to the cart (a new line or merged into one).
+inline void add_to_cart(Http &http, const std::string &token, long long variant, int quantity) {
+    const auto r = http.post("/api/cart/items/",
+                             "{\"variant_id\":" + std::to_string(variant) + ",\"quantity\":" + std::to_string(quantity) + "}",
+                             token);
+    CPPUNIT_ASSERT_MESSAGE(r.describe(), r.status == 201 || r.status == 200);
+}
+
+inline Response checkout(Http &http, const std::string &token, const std::string &key = "") {
+    Headers headers;
+    if (!key.empty()) headers.emplace_back("Idempotency-Key", key);
+    return http.request("POST", "/api/cart/checkout/", "", token, headers);
+}
+
+/// Adds one line and checks out; returns the new reservation's id.
+inline long long reserve(Http &http, const std::string &token, long long variant, int quantity) {
+    add_to_cart(http, token, variant, quantity);
+    const auto r = checkout(http, token);
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 201L, r.status);
+    return r.json()["id"].GetInt64();
+}
+
+struct Stock {
+    long long stock = 0, reserved = 0, available = 0;
+};
+
+inline Stock stock_of(Http &http, long long variant) {
+    const auto r = http.get("/api/variants/" + std::to_string(variant) + "/");
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 200L, r.status);
+    const auto d = r.json();
+    return {d["stock"].GetInt64(), d["reserved"].GetInt64(), d["available"].GetInt64()};
+}
+
+/// Units in the customer's cart, by line count.
+inline unsigned cart_lines(Http &http, const std::string &token) {
+    const auto r = http.get("/api/cart/", token);
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 200L, r.status);
+    return r.json()["items"].Size();
+}
+
+inline std::string reservation_path(long long id, const std::string &action = "") {
+    return "/api/reservations/" + std::to_string(id) + "/" + (action.empty() ? "" : action + "/");
+}
+
+/// Status of a reservation read straight from the table operators query.
+inline std::string db_status(pqxx::connection &db, long long id) {
+    pqxx::nontransaction tx(db);
+    return tx.exec_params1("SELECT status FROM reservations WHERE id = $1", id)[0].c_str();
+}
+
+/// expiry_log rows of one reservation.
+inline long long log_rows(pqxx::connection &db, long long id, const std::string &released_by = "") {
+    pqxx::nontransaction tx(db);
+    return tx.exec_params1("SELECT count(*) FROM expiry_log WHERE reservation_id = $1 AND ($2 = '' OR released_by = $2)",
+                           id, released_by)[0].as<long long>();
+}
+
+/// Moves reservations' expiry into the past, as if their TTL had run out.
+inline void expire(pqxx::connection &db, const std::vector<long long> &ids) {
+    std::string array = "{";
+    for (std::size_t i = 0; i < ids.size(); ++i) array += (i ? "," : "") + std::to_string(ids[i]);
+    pqxx::work tx(db);
+    tx.exec_params("UPDATE reservations SET expires_at = now() - interval '1 minute' WHERE id = ANY($1::bigint[])",
+                   array + "}");
+    tx.commit();
+}
+
+}  // namespace shopd::test::co
