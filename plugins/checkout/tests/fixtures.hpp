@@ -36,7 +36,8 @@ inline std::vector<long long> new_variants(Http &http, const std::vector<std::pa
     const auto r = http.post("/api/products/", body, admin_token());
     CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 201L, r.status);
     std::vector<long long> ids;
-    for (const auto &v : r.json()["variants"].GetArray()) ids.push_back(v["id"].GetInt64());
+    const auto product = r.json();  // named: a temporary would die before the loop body runs
+    for (const auto &v : product["variants"].GetArray()) ids.push_back(v["id"].GetInt64());
     return ids;
 }
 
