@@ -39,7 +39,7 @@ po::options_description describe(Config &c, std::string &plugins, std::string &c
          "plugins to load, in init order")
         ("admin-token", po::value(&c.admin_token), "bearer token for admin writes (empty: admin writes refused)")
         ("lock-timeout-ms", po::value(&c.lock_timeout_ms)->default_value(c.lock_timeout_ms),
-         "how long checkout waits for inventory row locks before answering 409")
+         "how long a request waits for a row lock before answering 409 (lock_timeout of every worker connection)")
         ("reservation-ttl", po::value(&c.reservation_ttl)->default_value(c.reservation_ttl),
          "seconds until an ACTIVE reservation expires")
         ("max-body-bytes", po::value(&c.max_body_bytes)->default_value(c.max_body_bytes),

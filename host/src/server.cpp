@@ -28,7 +28,8 @@ using Clock = std::chrono::steady_clock;
 /// One worker thread's database connection, reconnected lazily after the database went away.
 class WorkerDb {
 public:
-    explicit WorkerDb(std::string url) : url_(std::move(url)) {}
+    WorkerDb(std::string url, std::int64_t lock_timeout_ms)
+        : url_(std::move(url)), lock_timeout_ms_(std::to_string(lock_timeout_ms)) {}
 
     /// A usable connection, or nullptr while the database is unreachable (the caller answers 503).
     pqxx::connection *get() {
@@ -36,6 +37,10 @@ public:
         if (!conn_ && Clock::now() >= next_attempt_) {
             try {
                 conn_ = std::make_unique<pqxx::connection>(url_);
+                // Every row lock any plugin waits for (checkout, inventory, cart) gives up after
+                // --lock-timeout-ms; the SDK answers SQLSTATE 55P03 with 409 + Retry-After.
+                pqxx::nontransaction setup(*conn_);
+                setup.exec_params("SELECT set_config('lock_timeout', $1, false)", lock_timeout_ms_ + "ms");
                 if (was_down_) log_line(0, "host", "database connection restored");
                 was_down_ = false;
             } catch (const std::exception &e) {
@@ -72,6 +77,7 @@ private:
     }
 
     std::string url_;
+    std::string lock_timeout_ms_;
     std::unique_ptr<pqxx::connection> conn_;
     Clock::time_point next_attempt_{};
     Clock::time_point last_used_{};
@@ -470,7 +476,7 @@ void Server::park(int fd, bool is_new) {
 
 void Server::worker_loop(unsigned index) {
     (void)index;
-    WorkerState worker{WorkerDb(config_.database_url)};
+    WorkerState worker{WorkerDb(config_.database_url, config_.lock_timeout_ms)};
     Builtins builtins(config_, registry_, metrics_);
     FCGX_Request r;
     FCGX_InitRequest(&r, listen_fd_, 0);

@@ -5,8 +5,6 @@
 #include "shopd/sdk.hpp"
 
 #include <array>
-#include <cstdio>
-#include <memory>
 
 namespace shopd::catalog {
 namespace {
@@ -14,19 +12,11 @@ namespace {
 constexpr const char *kName = "catalog";
 constexpr const char *kVersion = "1.0.0";
 
-/// What init() reads from the host's configuration.
-struct Settings {
-    /// How long PUT .../inventory/ waits for a variant row that a checkout holds before it
-    /// answers 409 + Retry-After: the host's lock-timeout-ms, shared with checkout.
-    std::string lock_timeout_ms = "2000";
-};
-
 // ---------------------------------------------------------------------------------------------
 // Statements. Optional filters are NULL-able parameters. List pages carry the total row count as
 // an uncorrelated subquery (computed once), so count and rows come from one snapshot in one
 // round trip, while the page itself can still stop after LIMIT rows.
 
-const Statement kSetLockTimeout{"catalog.set_lock_timeout", "SELECT set_config('lock_timeout', $1, true)"};
 
 #define CATALOG_CATEGORY_COLUMNS "c.id, c.name, c.slug, c.parent_id"
 
@@ -381,13 +371,12 @@ void create_variant(const Ctx &ctx) {
     ctx.reply(201, render_one(variant_of(rows[0]), write_variant));
 }
 
-void set_inventory(const Ctx &ctx, const Settings &settings) {
+void set_inventory(const Ctx &ctx) {
     ctx.require_admin();
     const auto id = ctx.id_param(0);
     const auto stock = parse_inventory(ctx.json_body());
     pqxx::work tx(ctx.db());
-    exec(tx, kSetLockTimeout, settings.lock_timeout_ms);
-    // The row lock orders us after any checkout that is reserving this variant, so `reserved`
+    // The row lock (bounded by the host's lock timeout: 409 + Retry-After) orders us after any checkout that is reserving this variant, so `reserved`
     // cannot grow between this check and the update.
     const auto locked = exec(tx, kLockVariant, id);
     if (locked.empty()) throw not_found();
@@ -403,27 +392,8 @@ void set_inventory(const Ctx &ctx, const Settings &settings) {
 // ---------------------------------------------------------------------------------------------
 // Plugin edge
 
-int init(const shopd_host_api *host, void **state, char *err, size_t err_len) {
-    try {
-        auto settings = std::make_unique<Settings>();
-        if (const char *value = host->config("lock-timeout-ms")) {
-            if (!parse_int(value, 1, 24LL * 3600 * 1000)) {
-                std::snprintf(err, err_len, "lock-timeout-ms must be a whole number of milliseconds, not \"%s\"", value);
-                return 1;
-            }
-            settings->lock_timeout_ms = value;
-        }
-        *state = settings.release();
-        return 0;
-    } catch (const std::exception &e) {  // nothing may cross the C ABI
-        std::snprintf(err, err_len, "%s", e.what());
-        return 1;
-    }
-}
-
-void handle(void *state, int route, const shopd_request *req, shopd_response *resp) {
+void handle(void *, int route, const shopd_request *req, shopd_response *resp) {
     const Ctx ctx(kName, req, resp);
-    const auto &settings = *static_cast<const Settings *>(state);
     run_guarded(ctx, [&] {
         switch (route) {
         case LIST_CATEGORIES: return list_categories(ctx);
@@ -435,13 +405,11 @@ void handle(void *state, int route, const shopd_request *req, shopd_response *re
         case LIST_VARIANTS: return list_variants(ctx);
         case GET_VARIANT: return get_variant(ctx);
         case CREATE_VARIANT: return create_variant(ctx);
-        case SET_INVENTORY: return set_inventory(ctx, settings);
+        case SET_INVENTORY: return set_inventory(ctx);
         }
         throw not_found();
     });
 }
-
-void shutdown(void *state) { delete static_cast<Settings *>(state); }
 
 }  // namespace
 }  // namespace shopd::catalog
@@ -452,6 +420,6 @@ extern "C" SHOPD_EXPORT const shopd_plugin *catalog_shopd_plugin(void) {
         sizeof(shopd_plugin), SHOPD_PLUGIN_ABI_VERSION, SHOPD_BUILD_SIGNATURE, kName, kVersion,
         kRoutes, sizeof kRoutes / sizeof kRoutes[0],
         nullptr, 0,
-        init, handle, nullptr, shutdown, {}};
+        shopd::stateless_init, handle, nullptr, shopd::stateless_shutdown, {}};
     return &descriptor;
 }

@@ -20,18 +20,15 @@ constexpr const char *kVersion = "1.0.0";
 constexpr std::size_t kMaxKeyLength = 255;
 
 /// What init() reads from the host's configuration.
+/// (How long a checkout, confirm or cancel waits for a row lock is the host's job: it sets
+/// lock_timeout from --lock-timeout-ms on every worker connection.)
 struct Settings {
-    /// How long a checkout, confirm or cancel waits for a row lock before it answers 409 +
-    /// Retry-After: the host's lock-timeout-ms (shared with catalog's inventory PUT).
-    std::string lock_timeout_ms = "2000";
     /// Seconds a new reservation holds its stock: the host's reservation-ttl.
     std::string reservation_ttl = "300";
 };
 
 // ---------------------------------------------------------------------------------------------
 // Statements
-
-const Statement kSetLockTimeout{"checkout.set_lock_timeout", "SELECT set_config('lock_timeout', $1, true)"};
 
 // Idempotency: a transaction-scoped advisory lock on (customer, key) marks "a request with this key
 // is running". pg_try_ never waits, so a concurrent duplicate learns it at once (409) instead of
@@ -232,7 +229,6 @@ void replay(const Ctx &ctx, pqxx::work &tx, std::int64_t customer_id, const Stor
 void checkout(const Ctx &ctx, const Settings &settings) {
     pqxx::work tx(ctx.db());
     const Customer customer = ctx.require_customer(tx);
-    exec(tx, kSetLockTimeout, settings.lock_timeout_ms);
     const std::string key = ctx.raw().idempotency_key;
     const auto stored = key.empty() ? std::nullopt : claim_key(tx, customer.id, key);
     const auto [cart_id, lines] = locked_cart(tx, customer.id);
@@ -260,11 +256,10 @@ void get_reservation(const Ctx &ctx) {
 
 /// Moves the caller's ACTIVE, unexpired reservation to `status`, applying `update` to its
 /// variant rows; 409 when it is not ACTIVE or has expired (nothing changes then).
-void finish(const Ctx &ctx, const Settings &settings, const char *status, const Statement &update) {
+void finish(const Ctx &ctx, const char *status, const Statement &update) {
     pqxx::work tx(ctx.db());
     const Customer customer = ctx.require_customer(tx);
     const auto id = ctx.id_param(0);
-    exec(tx, kSetLockTimeout, settings.lock_timeout_ms);
     const auto rows = exec(tx, kLockReservation, id, customer.id);
     if (rows.empty()) throw not_found();
     const std::string current = rows[0][0].c_str();
@@ -304,8 +299,7 @@ bool read_setting(const shopd_host_api *host, const char *key, std::int64_t max,
 int init(const shopd_host_api *host, void **state, char *err, size_t err_len) {
     try {
         auto settings = std::make_unique<Settings>();
-        if (!read_setting(host, "lock-timeout-ms", 24LL * 3600 * 1000, settings->lock_timeout_ms, err, err_len) ||
-            !read_setting(host, "reservation-ttl", 365LL * 24 * 3600, settings->reservation_ttl, err, err_len))
+        if (!read_setting(host, "reservation-ttl", 365LL * 24 * 3600, settings->reservation_ttl, err, err_len))
             return 1;
         *state = settings.release();
         return 0;
@@ -327,8 +321,8 @@ void handle(void *state, int route, const shopd_request *req, shopd_response *re
                 return reply_raw_problem(req, resp, 400, shortage_problem(e.lines));
             }
         case GET_RESERVATION: return get_reservation(ctx);
-        case CONFIRM: return finish(ctx, settings, "CONFIRMED", kConsumeStock);
-        case CANCEL: return finish(ctx, settings, "CANCELLED", kReturnReserved);
+        case CONFIRM: return finish(ctx, "CONFIRMED", kConsumeStock);
+        case CANCEL: return finish(ctx, "CANCELLED", kReturnReserved);
         }
         throw not_found();
     });
