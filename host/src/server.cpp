@@ -438,8 +438,8 @@ int Server::run() {
     std::vector<std::thread> threads;
     for (unsigned i = 0; i < config_.workers; ++i) threads.emplace_back([this, i] { worker_loop(i); });
     for (auto &t : threads) t.detach();
-    // Workers blocked on kept-alive idle connections cannot be woken portably; wait for the
-    // in-flight ones to finish and let process exit end the rest.
+    // After stop() workers leave their loop within one epoll timeout (200 ms); wait up to 10 s for
+    // requests in flight, then let process exit end the threads (and idle connections).
     while (!stopping_) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     for (int i = 0; i < 200 && in_flight_ > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     log_line(0, "host", "stopped");
@@ -488,17 +488,11 @@ void Server::worker_loop(unsigned index) {
         r.ipcFd = fd;
         r.keepConnection = 1;
         if (FCGX_Accept_r(&r) < 0) continue;  // nginx closed the idle connection; libfcgi closed the fd
-        if (r.ipcFd != fd) {
-            // libfcgi found the parked connection closed and accepted a fresh one itself.
-            serve_one(r, worker, builtins);
-            FCGX_Finish_r(&r);
-            if (r.ipcFd >= 0) park(r.ipcFd, true);
-            r.ipcFd = -1;
-            continue;
-        }
+        // On EOF of a parked connection libfcgi may accept a fresh one itself: new to epoll too.
+        const bool fresh = is_new || r.ipcFd != fd;
         serve_one(r, worker, builtins);
         FCGX_Finish_r(&r);
-        if (r.ipcFd >= 0) park(r.ipcFd, is_new);
+        if (r.ipcFd >= 0) park(r.ipcFd, fresh);
         r.ipcFd = -1;
     }
 }
