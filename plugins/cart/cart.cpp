@@ -16,8 +16,11 @@ const Statement kEnsureCart{"cart.ensure_cart",
                             "INSERT INTO carts (customer_id) VALUES ($1) ON CONFLICT (customer_id) DO NOTHING"};
 const Statement kFindCart{"cart.find_cart", "SELECT id FROM carts WHERE customer_id = $1"};
 // Writers lock the cart row: concurrent adds of one customer run one after the other, so the
-// merged quantity and its price snapshot are computed from the latest line.
-const Statement kLockCart{"cart.lock_cart", "SELECT id FROM carts WHERE customer_id = $1 FOR UPDATE"};
+// merged quantity and its price snapshot are computed from the latest line. The upsert creates
+// the cart if needed and, through DO UPDATE, locks it: one round trip.
+const Statement kLockCart{"cart.lock_cart",
+                          "INSERT INTO carts (customer_id) VALUES ($1) "
+                          "ON CONFLICT (customer_id) DO UPDATE SET updated_at = now() RETURNING id"};
 const Statement kLines{"cart.lines",
                        "SELECT ci.id, ci.variant_id, v.product_id, ci.quantity, ci.unit_price "
                        "FROM cart_items ci JOIN variants v ON v.id = ci.variant_id "
@@ -61,7 +64,6 @@ Line line_from_row(const pqxx::row &r) {
 }
 
 std::int64_t locked_cart_id(pqxx::work &tx, std::int64_t customer_id) {
-    exec(tx, kEnsureCart, customer_id);
     return exec(tx, kLockCart, customer_id)[0][0].as<std::int64_t>();
 }
 

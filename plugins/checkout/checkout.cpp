@@ -64,7 +64,8 @@ const Statement kAddReserved{"checkout.add_reserved",
                              "FROM unnest($1::bigint[], $2::integer[]) AS x(id, q) WHERE v.id = x.id"};
 const Statement kInsertReservation{"checkout.insert_reservation",
                                    "INSERT INTO reservations (customer_id, expires_at, total) "
-                                   "VALUES ($1, now() + $2::integer * interval '1 second', $3::numeric) RETURNING id"};
+                                   "VALUES ($1, now() + $2::integer * interval '1 second', $3::numeric) "
+                                   "RETURNING id, floor(extract(epoch FROM expires_at))::bigint"};
 const Statement kInsertItems{"checkout.insert_items",
                              "INSERT INTO reservation_items (reservation_id, variant_id, quantity, unit_price, line_total) "
                              "SELECT $1, x.v, x.q, x.p, x.t "
@@ -195,9 +196,10 @@ void lock_and_check_stock(pqxx::work &tx, const std::vector<Line> &lines) {
     if (!short_lines.empty()) throw OutOfStock(std::move(short_lines));
 }
 
-/// Adds the lines to `reserved` and stores the reservation with its items; returns its id.
-std::int64_t create_reservation(pqxx::work &tx, std::int64_t customer_id, const std::vector<Line> &lines,
-                                const Settings &settings) {
+/// Adds the lines to `reserved` and stores the reservation with its items. Returns it as
+/// stored, built from what we wrote rather than read back: two round trips fewer per checkout.
+Reservation create_reservation(pqxx::work &tx, std::int64_t customer_id, const std::vector<Line> &lines,
+                               const Settings &settings) {
     Ids quantities;
     std::vector<Cents> prices, totals;
     for (const auto &l : lines) {
@@ -207,10 +209,15 @@ std::int64_t create_reservation(pqxx::work &tx, std::int64_t customer_id, const 
     }
     const std::string ids = pg_array(variant_ids_of(lines));
     exec(tx, kAddReserved, ids, pg_array(quantities));
-    const auto id = exec(tx, kInsertReservation, customer_id, settings.reservation_ttl, format_money(total_of(lines)))[0][0]
-                        .as<std::int64_t>();
-    exec(tx, kInsertItems, id, ids, pg_array(quantities), pg_money_array(prices), pg_money_array(totals));
-    return id;
+    Reservation r;
+    r.status = "ACTIVE";
+    r.items = lines;
+    r.total = total_of(lines);
+    const auto row = exec(tx, kInsertReservation, customer_id, settings.reservation_ttl, format_money(r.total))[0];
+    r.id = row[0].as<std::int64_t>();
+    r.expires_at = row[1].as<std::int64_t>();
+    exec(tx, kInsertItems, r.id, ids, pg_array(quantities), pg_money_array(prices), pg_money_array(totals));
+    return r;
 }
 
 /// Answers a repeated key: the stored reservation, unless the cart now holds something else.
@@ -235,10 +242,9 @@ void checkout(const Ctx &ctx, const Settings &settings) {
     if (stored) return replay(ctx, tx, customer.id, *stored, lines);
     if (lines.empty()) throw validation_failed({{"items", {"The cart is empty."}}});
     lock_and_check_stock(tx, lines);
-    const auto id = create_reservation(tx, customer.id, lines, settings);
+    const Reservation r = create_reservation(tx, customer.id, lines, settings);
     exec(tx, kEmptyCart, *cart_id);
-    if (!key.empty()) exec(tx, kStoreKey, customer.id, key, request_hash(lines), id);
-    const Reservation r = load_reservation(tx, id, customer.id);
+    if (!key.empty()) exec(tx, kStoreKey, customer.id, key, request_hash(lines), r.id);
     tx.commit();
     ctx.reply(201, render_reservation(r));
 }
