@@ -27,20 +27,27 @@ constexpr const char *kEngine = "pricing/" SHOPD_PRICING_VERSION;
 // A statement's SQL never changes under the same name: a hot-swapped build reuses the worker
 // connections on which the previous build prepared it, and libpqxx 6.4 refuses a redefinition
 // (argument_error). Changed SQL gets a new name.
-const Statement kProductBasePrice{"pricing.product_base_price", "SELECT base_price FROM products WHERE id = $1"};
-// Shared by the route and the service: a variant with what its price starts from.
-const Statement kVariantById{
-    "pricing.variant_by_id",
-    "SELECT v.product_id, p.base_price, v.price_delta FROM variants v JOIN products p ON p.id = v.product_id "
-    "WHERE v.id = $1"};
-// Only the rules that can apply (at most one of each kind, both via the unique partial indexes);
-// compute_price still picks among what it gets, so it alone defines which rule applies.
-const Statement kApplicableRules{
-    "pricing.applicable_rules",
-    "(SELECT id, kind, min_quantity, tier, percent_off FROM pricing_rules "
-    "  WHERE kind = 'QUANTITY' AND min_quantity <= $1 ORDER BY min_quantity DESC LIMIT 1) "
-    "UNION ALL "
-    "(SELECT id, kind, min_quantity, tier, percent_off FROM pricing_rules WHERE kind = 'TIER' AND tier = $2)"};
+// One round trip per quote: the price's starting point and the rules that can apply (at most one
+// of each kind, both via the unique partial indexes), one row per rule or one row of NULL rule
+// columns. compute_price still picks among what it gets, so it alone defines which rule applies.
+#define PRICING_APPLICABLE_RULES(QTY, TIER)                                                     \
+    "LEFT JOIN LATERAL ("                                                                      \
+    "(SELECT id, kind, min_quantity, tier, percent_off FROM pricing_rules"                    \
+    "  WHERE kind = 'QUANTITY' AND min_quantity <= " QTY " ORDER BY min_quantity DESC LIMIT 1)" \
+    " UNION ALL "                                                                              \
+    "(SELECT id, kind, min_quantity, tier, percent_off FROM pricing_rules"                    \
+    "  WHERE kind = 'TIER' AND tier = " TIER ")) r ON true "
+// The route: columns base_price, the variant's product_id and price_delta (NULL when $2 is NULL
+// or unknown), then the rule. No row: unknown product.
+const Statement kProductQuote{
+    "pricing.product_quote",
+    "SELECT p.base_price, v.product_id, v.price_delta, r.id, r.kind, r.min_quantity, r.tier, r.percent_off "
+    "FROM products p LEFT JOIN variants v ON v.id = $2 " PRICING_APPLICABLE_RULES("$3", "$4") "WHERE p.id = $1"};
+// The service: the same columns, found from the variant. No row: unknown variant.
+const Statement kVariantQuote{
+    "pricing.variant_quote",
+    "SELECT p.base_price, v.product_id, v.price_delta, r.id, r.kind, r.min_quantity, r.tier, r.percent_off "
+    "FROM variants v JOIN products p ON p.id = v.product_id " PRICING_APPLICABLE_RULES("$2", "$3") "WHERE v.id = $1"};
 const Statement kCountRules{"pricing.count_rules", "SELECT count(*) FROM pricing_rules"};
 const Statement kRulesPage{
     "pricing.rules_page",
@@ -70,15 +77,16 @@ Cents money_value(const pqxx::field &f) {
     return *cents;
 }
 
-Rule rule_from_row(const pqxx::row &row) {
+/// The rule in columns first..first+4 (id, kind, min_quantity, tier, percent_off) of `row`.
+Rule rule_from_row(const pqxx::row &row, pqxx::row::size_type first = 0) {
     Rule rule;
-    rule.id = row[0].as<std::int64_t>();
-    const auto kind = parse_kind(row[1].c_str());
-    const auto percent = parse_percent(row[4].c_str());
+    rule.id = row[first].as<std::int64_t>();
+    const auto kind = parse_kind(row[first + 1].c_str());
+    const auto percent = parse_percent(row[first + 4].c_str());
     if (!kind || !percent) throw std::runtime_error("malformed pricing rule " + std::to_string(rule.id));
     rule.kind = *kind;
-    if (!row[2].is_null()) rule.min_quantity = row[2].as<std::int64_t>();
-    if (!row[3].is_null()) rule.tier = row[3].c_str();
+    if (!row[first + 2].is_null()) rule.min_quantity = row[first + 2].as<std::int64_t>();
+    if (!row[first + 3].is_null()) rule.tier = row[first + 3].c_str();
     rule.percent_off = *percent;
     return rule;
 }
@@ -90,24 +98,27 @@ std::vector<Rule> rules_from(const pqxx::result &rows) {
     return rules;
 }
 
-// ---- queries shared by the route and the service --------------------------------------------
+// ---- the quote row shared by the route and the service ----------------------------------------
 
-struct VariantRow {
-    std::int64_t product_id = 0;
+/// Rows of kProductQuote / kVariantQuote: the variant's product (nullopt: no such variant), the
+/// price input, and the rules that can apply.
+struct QuoteRows {
+    std::optional<std::int64_t> variant_product_id;
     Cents base_price = 0;
     Cents delta = 0;
+    std::vector<Rule> rules;
 };
 
-std::optional<VariantRow> find_variant(pqxx::transaction_base &tx, std::int64_t variant_id) {
-    const auto rows = exec(tx, kVariantById, variant_id);
-    if (rows.empty()) return std::nullopt;
-    return VariantRow{rows[0][0].as<std::int64_t>(), money_value(rows[0][1]), money_value(rows[0][2])};
-}
-
-/// Fills quote.price from quote.input and the rules in the database.
-void price_quote(pqxx::transaction_base &tx, Quote &quote) {
-    const auto rules = rules_from(exec(tx, kApplicableRules, quote.input.quantity, quote.input.tier));
-    quote.price = compute_price(quote.input, rules);
+QuoteRows quote_rows(const pqxx::result &rows) {
+    QuoteRows q;
+    q.base_price = money_value(rows[0][0]);
+    if (!rows[0][1].is_null()) {
+        q.variant_product_id = rows[0][1].as<std::int64_t>();
+        q.delta = money_value(rows[0][2]);
+    }
+    for (const auto &row : rows)
+        if (!row[3].is_null()) q.rules.push_back(rule_from_row(row, 3));
+    return q;
 }
 
 // ---- handlers ------------------------------------------------------------------------------
@@ -120,26 +131,28 @@ void get_price(const Ctx &ctx) {
     quote.variant_id = query.variant_id;
     quote.input.quantity = query.quantity;
     quote.input.tier = query.tier;
-    // Reads only: under READ COMMITTED a BEGIN/COMMIT pair adds two round trips and no
-    // consistency (each statement takes its own snapshot either way).
+    // One read statement, atomic on its own: a BEGIN/COMMIT pair would only add round trips.
     pqxx::nontransaction tx(ctx.db());
-    const auto product = exec(tx, kProductBasePrice, product_id);
-    if (product.empty()) throw not_found("Product " + std::to_string(product_id) + " does not exist.");
-    quote.input.base_price = money_value(product[0][0]);
-    if (query.variant_id) {
-        const auto variant = find_variant(tx, *query.variant_id);
-        if (!variant) throw unknown_variant(*query.variant_id);
-        if (variant->product_id != product_id) throw foreign_variant(*query.variant_id, product_id);
-        quote.input.variant_delta = variant->delta;
-    }
-    price_quote(tx, quote);
+    // A variant id is bound as text (libpqxx 6.4 binds a null const char * as SQL NULL).
+    const std::string variant = query.variant_id ? std::to_string(*query.variant_id) : std::string();
+    const auto rows = exec(tx, kProductQuote, product_id, query.variant_id ? variant.c_str() : nullptr,
+                           query.quantity, query.tier);
     tx.commit();
+    if (rows.empty()) throw not_found("Product " + std::to_string(product_id) + " does not exist.");
+    const QuoteRows q = quote_rows(rows);
+    if (query.variant_id) {
+        if (!q.variant_product_id) throw unknown_variant(*query.variant_id);
+        if (*q.variant_product_id != product_id) throw foreign_variant(*query.variant_id, product_id);
+    }
+    quote.input.base_price = q.base_price;
+    quote.input.variant_delta = q.delta;
+    quote.price = compute_price(quote.input, q.rules);
     ctx.reply(200, price_json(quote, kEngine));
 }
 
 void list_rules(const Ctx &ctx) {
     const auto page = parse_page_request(ctx.query());
-    pqxx::nontransaction tx(ctx.db());  // reads only, see get_price
+    pqxx::nontransaction tx(ctx.db());  // reads only; READ COMMITTED gives each its own snapshot anyway
     const auto count = exec(tx, kCountRules)[0][0].as<std::int64_t>();
     if (!page_exists(page, count)) throw not_found("Invalid page.");
     const auto rules = rules_from(exec(tx, kRulesPage, page.page_size, page.offset()));
@@ -190,13 +203,14 @@ void serve_price(const Ctx &ctx) {
     const auto input = parse_service_input(ctx.body_text());
     pqxx::transaction_base *tx = ctx.caller_txn();
     if (!tx) throw std::logic_error("price service called without the caller's transaction");
-    const auto variant = find_variant(*tx, input.variant_id);
-    if (!variant) throw not_found("Variant " + std::to_string(input.variant_id) + " does not exist.");
+    const auto rows = exec(*tx, kVariantQuote, input.variant_id, input.quantity, input.tier);
+    if (rows.empty()) throw not_found("Variant " + std::to_string(input.variant_id) + " does not exist.");
+    const QuoteRows q = quote_rows(rows);
     Quote quote;
-    quote.product_id = variant->product_id;
+    quote.product_id = *q.variant_product_id;
     quote.variant_id = input.variant_id;
-    quote.input = PriceInput{variant->base_price, variant->delta, input.quantity, input.tier};
-    price_quote(*tx, quote);
+    quote.input = PriceInput{q.base_price, q.delta, input.quantity, input.tier};
+    quote.price = compute_price(quote.input, q.rules);
     ctx.reply(200, service_price_json(quote, kEngine));
 }
 
