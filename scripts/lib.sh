@@ -564,12 +564,53 @@ shopd_stop() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Expired reservations: scripts/release-loop runs reservation-release periodically, as
+# systemd/reservation-release.timer does in production.
+
+release_bin() {
+    echo "$REPO/build/plugins/checkout/reservation-release"
+}
+
+# releaser_pid VARDIR: pid of this var dir's release loop ("" otherwise).
+releaser_pid() {
+    local pid
+    pid=$(cat "$1/run/release-loop.pid" 2>/dev/null) || return 0
+    if pid_alive "$pid" && [[ $(pid_cmdline "$pid") == *"release-loop $1 "* ]]; then echo "$pid"; fi
+}
+
+# releaser_start VARDIR DSN: start the loop unless it runs or the binary was not built.
+releaser_start() {
+    local var=$1 dsn=$2 bin
+    bin=$(release_bin)
+    [[ -z $(releaser_pid "$var") ]] || return 0
+    if [[ ! -x $bin ]]; then
+        warn "no $bin: expired reservations are only released by checkouts"
+        return 0
+    fi
+    log "release-loop: reservation-release every ${SHOPD_RELEASE_INTERVAL:-30} s"
+    # Output to a file, never the caller's stdout: a pipe held open would block whoever waits on it.
+    setsid "$REPO/scripts/release-loop" "$var" "$bin" "$dsn" </dev/null >>"$var/log/release.log" 2>&1 &
+    echo "$!" >"$var/run/release-loop.pid"
+}
+
+# releaser_stop VARDIR: stop the loop (a release run in progress finishes or rolls back).
+releaser_stop() {
+    local var=$1 pid
+    pid=$(releaser_pid "$var")
+    if [[ -n $pid ]]; then
+        log "release-loop: stopping (pid $pid)"
+        stop_pid "$pid" release-loop TERM 5
+    fi
+    rm -f "$var/run/release-loop.pid"
+}
+
+# ---------------------------------------------------------------------------------------------
 # Diagnostics
 
 # print_log_tails VARDIR [LINES]: the end of every log of the stack, to stderr.
 print_log_tails() {
     local var=$1 lines=${2:-40} f
-    for f in shopd.log nginx-error.log postgres.log; do
+    for f in shopd.log nginx-error.log postgres.log release.log; do
         [[ -r $var/log/$f ]] || continue
         printf '\n----- tail of %s -----\n' "$var/log/$f" >&2
         tail -n "$lines" "$var/log/$f" >&2 || true
