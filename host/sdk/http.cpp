@@ -44,8 +44,23 @@ const char *status_title(int status) {
     }
 }
 
+namespace {
+struct WriteMember {
+    rapidjson::Writer<rapidjson::StringBuffer> &w;
+    void operator()(const std::string &text) const {
+        w.String(text.c_str(), static_cast<rapidjson::SizeType>(text.size()));
+    }
+    void operator()(std::int64_t n) const { w.Int64(n); }
+    void operator()(const std::vector<std::int64_t> &list) const {
+        w.StartArray();
+        for (const auto n : list) w.Int64(n);
+        w.EndArray();
+    }
+};
+}  // namespace
+
 std::string problem_json(int status, std::string_view title, std::string_view detail,
-                         const FieldErrors &errors) {
+                         const FieldErrors &errors, const ProblemMembers &members) {
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
     w.StartObject();
@@ -67,6 +82,10 @@ std::string problem_json(int status, std::string_view title, std::string_view de
             w.EndArray();
         }
         w.EndObject();
+    }
+    for (const auto &[name, value] : members) {
+        w.Key(name.c_str(), static_cast<rapidjson::SizeType>(name.size()));
+        std::visit(WriteMember{w}, value);
     }
     w.EndObject();
     return std::string(buf.GetString(), buf.GetSize());

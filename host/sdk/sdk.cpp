@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 
 #include <cstdio>
+#include <strings.h>
 #include <stdexcept>
 
 namespace shopd {
@@ -23,7 +24,15 @@ std::string sql_hash(const char *sql) {
 Statement::Statement(const char *name_, const char *sql_)
     : name(name_), sql(sql_), prepared_name(std::string(name_) + "." + sql_hash(sql_)) {}
 
+namespace {
+thread_local unsigned t_statements_sent = 0;
+}  // namespace
+
+unsigned statements_sent() { return t_statements_sent; }
+void reset_statements_sent() { t_statements_sent = 0; }
+
 void ensure_prepared(pqxx::connection_base &conn, const Statement &st) {
+    ++t_statements_sent;
     // libpqxx only records the definition here; it is sent to the server on first use and again
     // after a reconnect. Redefining a name with other SQL throws, so names must be unique.
     conn.prepare(st.prepared_name, st.sql);
@@ -92,12 +101,26 @@ Customer Ctx::require_customer(pqxx::transaction_base &tx) const {
 }
 
 namespace {
-void collect_reply(void *ctx, int status, const char *body, std::size_t len) {
+void collect_reply(void *ctx, int status, const char *body, std::size_t len, const char *const *headers,
+                   std::size_t header_count) {
     auto *out = static_cast<ServiceReply *>(ctx);
     out->status = status;
     out->body.assign(body, len);
+    for (std::size_t i = 0; i < header_count; ++i) out->headers.emplace_back(headers[2 * i], headers[2 * i + 1]);
 }
 }  // namespace
+
+std::string ServiceReply::header(std::string_view name) const {
+    for (const auto &[n, v] : headers)
+        if (n.size() == name.size() && strncasecmp(n.c_str(), name.data(), n.size()) == 0) return v;
+    return "";
+}
+
+Cents money_column(const pqxx::field &f) {
+    const auto cents = f.is_null() ? std::nullopt : parse_money(f.c_str());
+    if (!cents) throw std::runtime_error(std::string("column ") + f.name() + " holds no amount: \"" + f.c_str() + "\"");
+    return *cents;
+}
 
 std::optional<ServiceReply> Ctx::call_service(pqxx::transaction_base &tx, const char *name,
                                               const std::string &input) const {
@@ -122,13 +145,15 @@ void Ctx::reply_empty(int status) const {
 }
 
 void Ctx::reply_problem(int status, std::string_view title, std::string_view detail,
-                        const FieldErrors &errors) const {
-    const std::string body = problem_json(status, title, detail, errors);
+                        const FieldErrors &errors, const ProblemMembers &members) const {
+    const std::string body = problem_json(status, title, detail, errors, members);
     req_.host->set_status(resp_, status);
     req_.host->set_body(resp_, "application/problem+json", body.data(), body.size());
 }
 
 void Ctx::log(int level, const std::string &message) const { req_.host->log(level, plugin_, message.c_str()); }
+
+void Ctx::connection_lost() const { req_.host->connection_lost(&req_, statements_sent() == 0 ? 1 : 0); }
 
 
 namespace {
@@ -146,6 +171,7 @@ void handle_sql_error(const Ctx &ctx, const pqxx::sql_error &e) {
     } else if (state == "40001" || state == "40P01") {  // serialization failure, deadlock
         reply_retry_later(ctx, 409, "The request conflicted with another one; retry it.");
     } else if (state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" || state == "57P03") {
+        ctx.connection_lost();
         reply_retry_later(ctx, 503, "The database is unavailable.");
     } else if (state.rfind("22", 0) == 0) {
         // Data exceptions (bad encoding, out-of-range values) come from input a handler did not
@@ -172,8 +198,9 @@ void run_guarded(const Ctx &ctx, const std::function<void()> &body) noexcept {
             body();
         } catch (const ClientError &e) {
             for (const auto &[name, value] : e.headers) ctx.header(name.c_str(), value);
-            ctx.reply_problem(e.status, e.title, e.detail, e.errors);
+            ctx.reply_problem(e.status, e.title, e.detail, e.errors, e.members);
         } catch (const pqxx::broken_connection &e) {
+            ctx.connection_lost();
             ctx.raw().host->count_db_error(ctx.plugin(), "08006");
             ctx.log(1, std::string("database connection lost: ") + e.what());
             reply_retry_later(ctx, 503, "The database is unavailable.");
@@ -186,6 +213,7 @@ void run_guarded(const Ctx &ctx, const std::function<void()> &body) noexcept {
         } catch (const pqxx::sql_error &e) {
             handle_sql_error(ctx, e);
         } catch (const pqxx::in_doubt_error &e) {
+            ctx.connection_lost();
             ctx.log(2, std::string("transaction outcome unknown: ") + e.what());
             reply_retry_later(ctx, 503, "The database connection was lost during commit.");
         } catch (const std::exception &e) {
@@ -196,12 +224,5 @@ void run_guarded(const Ctx &ctx, const std::function<void()> &body) noexcept {
         // Even rendering the error failed (e.g. out of memory); the host answers 500 itself.
     }
 }
-
-int stateless_init(const shopd_host_api *, void **state, char *, std::size_t) {
-    *state = nullptr;
-    return 0;
-}
-
-void stateless_shutdown(void *) {}
 
 }  // namespace shopd

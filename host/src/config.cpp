@@ -4,6 +4,7 @@
 #include <boost/program_options.hpp>
 
 #include <fstream>
+#include <stdexcept>
 #include <sstream>
 #include <thread>
 
@@ -25,11 +26,17 @@ std::vector<std::string> split_list(const std::string &text) {
 
 namespace {
 
+/// Old spellings of plugin options, kept working: flag -> `<plugin>.<key>`.
+const std::pair<const char *, const char *> kPluginOptionAliases[] = {
+    {"reservation-ttl", "checkout.reservation-ttl"},
+};
+
 po::options_description describe(Config &c, std::string &plugins, std::string &config_file) {
     po::options_description d("shopd options (each also as env SHOPD_<NAME>, e.g. SHOPD_DATABASE_URL)");
     d.add_options()
         ("help,h", "print this help and exit")
-        ("config", po::value(&config_file), "INI-style config file; [pricing] sections give plugin settings")
+        ("config", po::value(&config_file),
+         "INI-style config file; a [<plugin>] section holds that plugin's options")
         ("listen", po::value(&c.listen)->default_value(c.listen), "FastCGI socket: unix:/path or host:port")
         ("workers", po::value(&c.workers)->default_value(0),
          "worker threads, each with its own DB connection; 0 = 4 x cores")
@@ -40,8 +47,8 @@ po::options_description describe(Config &c, std::string &plugins, std::string &c
         ("admin-token", po::value(&c.admin_token), "bearer token for admin writes (empty: admin writes refused)")
         ("lock-timeout-ms", po::value(&c.lock_timeout_ms)->default_value(c.lock_timeout_ms),
          "how long a request waits for a row lock before answering 409 (lock_timeout of every worker connection)")
-        ("reservation-ttl", po::value(&c.reservation_ttl)->default_value(c.reservation_ttl),
-         "seconds until an ACTIVE reservation expires")
+        ("reservation-ttl", po::value<std::string>(),
+         "alias of --checkout.reservation-ttl: seconds until an ACTIVE reservation expires (default 300)")
         ("max-body-bytes", po::value(&c.max_body_bytes)->default_value(c.max_body_bytes),
          "largest request body accepted (larger -> 413)");
     return d;
@@ -56,6 +63,24 @@ std::string env_to_option(const po::options_description &d, const std::string &e
     return d.find_nothrow(name, false) ? name : "";
 }
 
+/// Keeps the `<plugin>.<key>` options of a parse in `values`; any other unknown option is an error.
+void keep_plugin_options(const po::parsed_options &parsed, Config &c) {
+    for (const auto &opt : parsed.options) {
+        if (!opt.unregistered) continue;
+        if (opt.string_key.find('.') == std::string::npos) throw po::unknown_option(opt.string_key);
+        // Unknown to the parser, a plugin option cannot take its value from the next word.
+        if (opt.value.size() != 1)
+            throw std::invalid_argument("plugin option " + opt.string_key + " needs a value: --" +
+                                        opt.string_key + "=VALUE");
+        c.values.emplace(opt.string_key, opt.value.front());  // the first source wins
+    }
+}
+
+void apply_aliases(const po::variables_map &vm, Config &c) {
+    for (const auto &[alias, key] : kPluginOptionAliases)
+        if (vm.count(alias)) c.values.emplace(key, vm[alias].as<std::string>());
+}
+
 }  // namespace
 
 ParseResult parse_config(int argc, const char *const argv[]) {
@@ -65,7 +90,9 @@ ParseResult parse_config(int argc, const char *const argv[]) {
     po::variables_map vm;
     ParseResult result;
     try {
-        po::store(po::parse_command_line(argc, argv, desc), vm);
+        const auto cli = po::command_line_parser(argc, argv).options(desc).allow_unregistered().run();
+        keep_plugin_options(cli, c);
+        po::store(cli, vm);
         if (vm.count("help")) {
             std::ostringstream out;
             out << "usage: shopd [options]\n\n" << desc;
@@ -76,14 +103,14 @@ ParseResult parse_config(int argc, const char *const argv[]) {
             const std::string path = vm["config"].as<std::string>();
             std::ifstream in(path);
             if (!in) throw std::runtime_error("cannot read config file " + path);
-            // allow_unregistered: plugin sections ([pricing] label=...) are the plugins' own.
+            // allow_unregistered: plugin sections ([checkout] reservation-ttl=...) are the plugins' own.
             const auto parsed = po::parse_config_file(in, desc, true);
-            for (const auto &opt : parsed.options)
-                if (opt.unregistered && !opt.value.empty()) c.values[opt.string_key] = opt.value.front();
+            keep_plugin_options(parsed, c);
             po::store(parsed, vm);
         }
         po::store(po::parse_environment(desc, [&desc](const std::string &env) { return env_to_option(desc, env); }), vm);
         po::notify(vm);
+        apply_aliases(vm, c);
     } catch (const std::exception &e) {
         result.message = std::string("shopd: ") + e.what() + "\n(see shopd --help)";
         result.exit_code = 2;
@@ -91,8 +118,8 @@ ParseResult parse_config(int argc, const char *const argv[]) {
     }
     c.plugins = split_list(plugins);
     if (c.workers == 0) c.workers = std::max(2u, std::thread::hardware_concurrency()) * 4;
-    if (c.lock_timeout_ms < 1 || c.reservation_ttl < 1 || c.max_body_bytes < 1) {
-        result.message = "shopd: lock-timeout-ms, reservation-ttl and max-body-bytes must be positive";
+    if (c.lock_timeout_ms < 1 || c.max_body_bytes < 1) {
+        result.message = "shopd: lock-timeout-ms and max-body-bytes must be positive";
         result.exit_code = 2;
         return result;
     }
@@ -100,7 +127,6 @@ ParseResult parse_config(int argc, const char *const argv[]) {
     c.values["workers"] = std::to_string(c.workers);
     c.values["plugin-dir"] = c.plugin_dir;
     c.values["lock-timeout-ms"] = std::to_string(c.lock_timeout_ms);
-    c.values["reservation-ttl"] = std::to_string(c.reservation_ttl);
     c.values["max-body-bytes"] = std::to_string(c.max_body_bytes);
     result.config = std::move(c);
     return result;

@@ -17,9 +17,9 @@ struct Config {
     std::vector<std::string> plugins;       ///< load order = init order
     std::string admin_token;
     std::int64_t lock_timeout_ms = 2000;
-    std::int64_t reservation_ttl = 300;     ///< seconds
     std::int64_t max_body_bytes = 1 << 20;
-    /// Every setting as text, including plugin settings ("pricing.label"), for host->config().
+    /// Every setting as text for host->config(), including plugin options `<plugin>.<key>`
+    /// ("checkout.reservation-ttl"), which the plugins parse and validate in their init.
     std::map<std::string, std::string> values;
 };
 
@@ -32,6 +32,8 @@ struct ParseResult {
 
 /// Parses argv, then the file named by --config, then SHOPD_* environment variables; earlier
 /// sources win (flags over file over environment), as Boost.Program_options stores them.
+/// Plugin options come as flags `--<plugin>.<key>=value` or as `<key>` in a `[<plugin>]`
+/// section of the file; any other unknown option is an error.
 ParseResult parse_config(int argc, const char *const argv[]);
 
 /// Splits "a, b,c" into {"a","b","c"}.

@@ -1,10 +1,8 @@
-// The host functions handed to plugins through shopd_host_api, and the host's log writer.
-#include "server.hpp"
+// The host functions handed to plugins through shopd_host_api.
+#include "host_api.hpp"
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
-#include <unistd.h>
+#include "log.hpp"
+#include "response.hpp"
 
 namespace shopd::host {
 namespace {
@@ -23,12 +21,21 @@ void api_set_body(shopd_response *resp, const char *content_type, const char *bo
     resp->body.assign(body ? body : "", body ? len : 0);
 }
 
+/// Hands the reply's headers over as the flat name/value list of shopd_reply_fn.
+void deliver(const shopd_response &out, shopd_reply_fn reply, void *reply_ctx) {
+    std::vector<const char *> headers;
+    for (const auto &[name, value] : out.headers) {
+        headers.push_back(name.c_str());
+        headers.push_back(value.c_str());
+    }
+    reply(reply_ctx, out.status, out.body.data(), out.body.size(), headers.data(), out.headers.size());
+}
+
 int api_call_service(const shopd_request *caller, void *txn, const char *name, const char *input,
                      size_t input_len, shopd_reply_fn reply, void *reply_ctx) {
     const auto *hr = static_cast<const HostRequest *>(caller->host_ctx);
     const auto it = hr->snapshot->services.find(name);
     if (it == hr->snapshot->services.end()) return -1;
-    const auto &plugin = hr->snapshot->plugins[it->second];
     shopd_request call = *caller;
     call.body = input;
     call.body_len = input_len;
@@ -37,9 +44,8 @@ int api_call_service(const shopd_request *caller, void *txn, const char *name, c
     call.params = nullptr;
     call.param_count = 0;
     shopd_response out;
-    plugin->desc->serve(plugin->state, name, &call, &out);
-    if (out.status == 0) out.status = 500;
-    reply(reply_ctx, out.status, out.body.data(), out.body.size());
+    hr->snapshot->plugins[it->second]->serve(name, call, out);
+    deliver(out, reply, reply_ctx);
     return 0;
 }
 
@@ -55,9 +61,15 @@ void api_count_db_error(const char *plugin, const char *sqlstate) {
     if (g_metrics) g_metrics->count_db_error(plugin, sqlstate);
 }
 
+void api_connection_lost(const shopd_request *req, int retry_safe) {
+    auto *hr = static_cast<HostRequest *>(req->host_ctx);
+    hr->connection_lost = true;
+    hr->retry_safe = retry_safe != 0;
+}
+
 const shopd_host_api kHostApi = {
-    sizeof(shopd_host_api), api_set_status, api_add_header, api_set_body, api_call_service,
-    api_config,             api_log,        api_count_db_error, {},
+    sizeof(shopd_host_api), api_set_status,     api_add_header,      api_set_body, api_call_service,
+    api_config,             api_log,            api_count_db_error,  api_connection_lost, {},
 };
 
 }  // namespace
@@ -67,26 +79,6 @@ const shopd_host_api *host_api() { return &kHostApi; }
 void install_host_globals(const Config *config, Metrics *metrics) {
     g_config = config;
     g_metrics = metrics;
-}
-
-void log_line(int level, const std::string &source, const std::string &message) {
-    static const char *levels[] = {"info", "warn", "error"};
-    rapidjson::StringBuffer buf;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    w.StartObject();
-    w.Key("ts");
-    w.String(now_rfc3339().c_str());
-    w.Key("level");
-    w.String(levels[level < 0 ? 0 : level > 2 ? 2 : level]);
-    w.Key("source");
-    w.String(source.c_str());
-    w.Key("msg");
-    w.String(message.c_str(), static_cast<rapidjson::SizeType>(message.size()));
-    w.EndObject();
-    std::string line(buf.GetString(), buf.GetSize());
-    line += '\n';
-    // One write(2) per line keeps lines from different threads whole.
-    (void)!write(STDERR_FILENO, line.data(), line.size());
 }
 
 }  // namespace shopd::host

@@ -3,6 +3,8 @@
 #include "config.hpp"
 #include "metrics.hpp"
 #include "plugins.hpp"
+#include "host_api.hpp"
+#include "log.hpp"
 #include "server.hpp"
 
 #include <csignal>
@@ -70,8 +72,11 @@ int main(int argc, char **argv) {
     std::thread signals(signal_loop, set, std::ref(server), std::ref(registry));
     signals.detach();
     const int rc = server.run();
+    registry.shutdown_all();
     registry.remove_generation_dir();
+    log_line(0, "host", "plugins shut down; exiting");
     std::fflush(stderr);
-    // Worker threads may still be parked on idle kept-alive connections; end without unwinding them.
+    // A request that outlived the drain may still run on a detached worker; static destructors
+    // must not pull the ground from under it, so exit without them.
     std::_Exit(rc);
 }

@@ -1,6 +1,8 @@
 // Plugin loading, validation and atomic hot swap.
 #include "plugins.hpp"
 
+#include "log.hpp"
+
 #include "shopd/sdk.hpp"
 
 #include <dlfcn.h>
@@ -8,32 +10,12 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <stdexcept>
 
 namespace fs = std::filesystem;
 
 namespace shopd::host {
-
-std::string now_rfc3339() {
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    tm utc{};
-    gmtime_r(&ts.tv_sec, &utc);
-    char buf[40];
-    const std::size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &utc);
-    snprintf(buf + n, sizeof buf - n, ".%03ldZ", ts.tv_nsec / 1000000);
-    return buf;
-}
-
-LoadedPlugin::LoadedPlugin(std::string name_, std::string path_, FileIdentity id, void *dl, const shopd_plugin *d)
-    : name(std::move(name_)), path(std::move(path_)), identity(id), desc(d), dl_(dl) {}
-
-LoadedPlugin::~LoadedPlugin() {
-    if (initialised && desc->shutdown) desc->shutdown(state);
-    dlclose(dl_);
-}
 
 PluginRegistry::PluginRegistry(std::string dir, std::vector<std::string> names, const shopd_host_api *api, LogFn log)
     : dir_(std::move(dir)), names_(std::move(names)), api_(api), log_(std::move(log)) {
@@ -43,7 +25,7 @@ PluginRegistry::PluginRegistry(std::string dir, std::vector<std::string> names, 
 }
 
 PluginRegistry::~PluginRegistry() {
-    clear();
+    shutdown_all();
     remove_generation_dir();
 }
 
@@ -52,9 +34,17 @@ void PluginRegistry::remove_generation_dir() {
     fs::remove_all(generation_dir_, ec);
 }
 
-void PluginRegistry::clear() {
-    std::lock_guard<std::mutex> lock(snapshot_mu_);
-    current_.reset();
+void PluginRegistry::shutdown_all() {
+    std::shared_ptr<const Snapshot> last;
+    {
+        std::lock_guard<std::mutex> lock(snapshot_mu_);
+        last = std::move(current_);
+    }
+    if (!last) return;
+    // Later plugins may call services of earlier ones (cart -> pricing): they go first.
+    auto plugins = last->plugins;
+    last.reset();
+    while (!plugins.empty()) plugins.pop_back();
 }
 
 namespace {
@@ -114,7 +104,14 @@ std::shared_ptr<LoadedPlugin> PluginRegistry::load_one(const std::string &name, 
         dlclose(dl);
         return nullptr;
     }
-    const shopd_plugin *desc = entry();
+    const shopd_plugin *desc = nullptr;
+    try {
+        desc = entry();
+    } catch (...) {
+        error = path + ": entry point threw: " + describe_current_exception();
+        dlclose(dl);
+        return nullptr;
+    }
     const std::string why = check_descriptor(desc, name);
     if (!why.empty()) {
         error = path + ": refused: " + why;
@@ -122,12 +119,10 @@ std::shared_ptr<LoadedPlugin> PluginRegistry::load_one(const std::string &name, 
         return nullptr;
     }
     auto plugin = std::make_shared<LoadedPlugin>(name, path, id, dl, desc);
-    char reason[512] = "";
-    if (desc->init(api_, &plugin->state, reason, sizeof reason) != 0) {
-        error = path + ": init failed: " + reason;
+    if (!plugin->init(api_, error)) {
+        error = path + ": " + error;
         return nullptr;  // ~LoadedPlugin dlcloses; shutdown is skipped as init failed
     }
-    plugin->initialised = true;
     plugin->loaded_at = now_rfc3339();
     return plugin;
 }
@@ -142,6 +137,11 @@ std::shared_ptr<const Snapshot> PluginRegistry::assemble(std::vector<std::shared
             if (!snap->services.emplace(d->services[s], i).second)
                 throw std::invalid_argument(std::string("service ") + d->services[s] + " offered twice");
     }
+    for (const auto &p : plugins)
+        for (std::size_t r = 0; r < p->desc->required_count; ++r)
+            if (!snap->services.count(p->desc->required_services[r]))
+                throw std::invalid_argument("plugin " + p->name + " requires service \"" +
+                                            p->desc->required_services[r] + "\", which no loaded plugin offers");
     snap->plugins = std::move(plugins);
     return snap;
 }
@@ -188,6 +188,7 @@ ReloadOutcome PluginRegistry::reload() {
     std::lock_guard<std::mutex> lock(reload_mu_);
     ReloadOutcome outcome;
     const auto current = snapshot();
+    if (!current) return outcome;  // shutting down
     std::vector<std::shared_ptr<LoadedPlugin>> next = current->plugins;
     for (auto &slot : next) {
         FileIdentity id;
@@ -215,9 +216,7 @@ ReloadOutcome PluginRegistry::reload() {
         outcome.reloaded.push_back(slot->name);
         slot = std::move(fresh);
     }
-    auto snap = std::const_pointer_cast<Snapshot>(assemble(std::move(next)));
-    snap->generation = current->generation + 1;
-    publish(std::move(snap));
+    publish(assemble(std::move(next)));
     return outcome;
 }
 

@@ -30,7 +30,9 @@ struct FileIdentity {
     }
 };
 
-/// One loaded generation of one plugin.
+/// One loaded generation of one plugin. Every call into its code goes through here and is
+/// guarded: an exception escaping the plugin (the ABI forbids it, but a plugin is foreign code)
+/// fails that one call, never the host.
 class LoadedPlugin {
 public:
     LoadedPlugin(std::string name, std::string path, FileIdentity id, void *dl, const shopd_plugin *desc);
@@ -38,23 +40,32 @@ public:
     LoadedPlugin(const LoadedPlugin &) = delete;
     LoadedPlugin &operator=(const LoadedPlugin &) = delete;
 
+    /// Calls init(); false (with the reason in `error`) when it fails or throws.
+    bool init(const shopd_host_api *api, std::string &error);
+    /// Serves route `route_id`; an escaping exception or no answer becomes a 500 problem.
+    void handle(int route_id, const shopd_request &req, shopd_response &resp) const noexcept;
+    /// Serves a service call, guarded the same way.
+    void serve(const char *service, const shopd_request &req, shopd_response &resp) const noexcept;
+
     const std::string name;
     const std::string path;      ///< the configured file (what operators replace)
     const FileIdentity identity;
     const shopd_plugin *const desc;
-    void *state = nullptr;       ///< from init()
     std::string loaded_at;       ///< RFC 3339
-    bool initialised = false;
 
 private:
+    void *state_ = nullptr;      ///< from init()
+    bool initialised_ = false;
     void *dl_;
 };
+
+/// Inside a catch block: what the exception in flight says about itself.
+std::string describe_current_exception();
 
 struct Snapshot {
     std::vector<std::shared_ptr<LoadedPlugin>> plugins;
     Router router;                               ///< Route::owner indexes plugins
     std::map<std::string, std::size_t> services; ///< service name -> plugin index
-    std::uint64_t generation = 0;
 };
 
 struct ReloadOutcome {
@@ -77,8 +88,9 @@ public:
     ReloadOutcome reload();
     /// The set serving new requests now.
     std::shared_ptr<const Snapshot> snapshot() const;
-    /// Drops every generation (at exit, after the workers stopped).
-    void clear();
+    /// Shuts the plugins down in reverse load order (at exit, after the workers stopped); a
+    /// generation still held by a request is shut down when that request lets go.
+    void shutdown_all();
     /// Removes the private copy directory (at exit, when destructors will not run).
     void remove_generation_dir();
 
@@ -98,8 +110,5 @@ private:
     mutable std::mutex snapshot_mu_;
     std::shared_ptr<const Snapshot> current_;
 };
-
-/// RFC 3339 UTC timestamp of now, millisecond precision.
-std::string now_rfc3339();
 
 }  // namespace shopd::host

@@ -67,11 +67,10 @@ void Router::add(std::string method, std::string pattern, std::size_t owner, int
 
 Match Router::match(std::string_view method, std::string_view path) const {
     const auto segments = split_segments(path);
-    const std::string_view wanted = method == "HEAD" ? std::string_view("GET") : method;
     Match m;
     for (const auto &r : routes_) {
         if (!segments_match(r, segments, nullptr)) continue;
-        if (r.method == wanted) {
+        if (r.method == method) {
             m.status = MatchStatus::found;
             m.route = &r;
             m.params.clear();

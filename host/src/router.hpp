@@ -33,9 +33,8 @@ class Router {
 public:
     /// Adds a route; throws std::invalid_argument for a malformed pattern or a duplicate.
     void add(std::string method, std::string pattern, std::size_t owner, int id);
-    /// Matches a normalised path. HEAD is served by GET routes.
+    /// Matches a normalised path (the caller maps HEAD to GET).
     Match match(std::string_view method, std::string_view path) const;
-    const std::vector<Route> &routes() const { return routes_; }
 
 private:
     std::vector<Route> routes_;

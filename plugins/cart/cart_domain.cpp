@@ -1,5 +1,7 @@
-// cart plugin: validation, totals and JSON rendering (no database).
-#include "cart.hpp"
+// cart plugin: validation, totals, JSON rendering and the answer to a failed price (no database).
+#include "cart_domain.hpp"
+
+#include "shopd/commerce.hpp"
 
 namespace shopd::cart {
 
@@ -8,7 +10,7 @@ AddItem parse_add_item(const rapidjson::Value &body) {
     AddItem item;
     item.variant_id = f.id("variant_id", false);
     item.product_id = f.id("product_id", false);
-    if (auto q = f.integer("quantity", true, 1, kMaxQuantity)) item.quantity = *q;
+    if (auto q = f.integer("quantity", true, kMinQuantity, kMaxQuantity)) item.quantity = *q;
     if (f.ok() && !item.variant_id && !item.product_id) f.error("variant_id", "Give variant_id, or product_id for a product with one variant.");
     if (item.variant_id && item.product_id) f.error("product_id", "Give either variant_id or product_id, not both.");
     f.check();
@@ -17,7 +19,7 @@ AddItem parse_add_item(const rapidjson::Value &body) {
 
 std::int64_t parse_quantity_update(const rapidjson::Value &body) {
     Fields f(body);
-    const auto q = f.integer("quantity", true, 1, kMaxQuantity);
+    const auto q = f.integer("quantity", true, kMinQuantity, kMaxQuantity);
     f.check();
     return *q;
 }
@@ -68,6 +70,11 @@ std::optional<Cents> unit_price_from_reply(const std::string &body) {
     if (d.HasParseError() || !d.IsObject() || !d.HasMember("unit_price") || !d["unit_price"].IsString())
         return std::nullopt;
     return parse_money(d["unit_price"].GetString());
+}
+
+int unpriced_status(int service_status) {
+    if (service_status == 409) return 409;
+    return service_status >= 500 ? 503 : 400;
 }
 
 }  // namespace shopd::cart

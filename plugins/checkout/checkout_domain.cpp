@@ -1,7 +1,6 @@
-// checkout plugin: pure domain functions (see checkout.hpp).
-#include "checkout.hpp"
+// checkout plugin: pure domain functions (see checkout_domain.hpp).
+#include "checkout_domain.hpp"
 
-#include "shopd/http.hpp"
 #include "shopd/sdk.hpp"
 
 #include <algorithm>
@@ -47,18 +46,11 @@ std::string shortage_message(const Shortage &s) {
            std::to_string(s.requested) + ", available " + std::to_string(s.available) + ").";
 }
 
-std::string shortage_problem(const std::vector<Shortage> &short_lines) {
+ClientError out_of_stock(const std::vector<Shortage> &short_lines) {
     std::vector<std::string> messages;
     for (const auto &s : short_lines) messages.push_back(shortage_message(s));
-    std::string body = problem_json(400, status_title(400), "Insufficient stock; nothing was reserved.",
-                                    {{"items", messages}});
-    // problem_json renders one object; the extension member goes before its closing brace.
-    body.pop_back();
-    body += ",\"variant_ids\":[";
-    for (std::size_t i = 0; i < short_lines.size(); ++i)
-        body += (i ? "," : "") + std::to_string(short_lines[i].variant_id);
-    body += "]}";
-    return body;
+    return ClientError(400, status_title(400), "Insufficient stock; nothing was reserved.", {{"items", messages}})
+        .with_member("variant_ids", variant_ids_of(short_lines));
 }
 
 std::string pg_array(const std::vector<std::int64_t> &values) {

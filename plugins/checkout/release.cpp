@@ -1,7 +1,7 @@
 // Release of expired reservations (see release.hpp).
 #include "release.hpp"
 
-#include "checkout.hpp"
+#include "checkout_domain.hpp"
 
 #include "shopd/sdk.hpp"
 
@@ -86,13 +86,16 @@ Ids lock_expired_holding(pqxx::transaction_base &tx, const Ids &variant_ids,
     return releasable;
 }
 
+void give_back(pqxx::transaction_base &tx, const Ids &reservation_ids) {
+    exec(tx, kGiveBack, pg_array(reservation_ids));
+}
+
 std::size_t release_locked(pqxx::transaction_base &tx, const Ids &reservation_ids, const char *released_by) {
     if (reservation_ids.empty()) return 0;
     const Ids released = ids_of(exec(tx, kMarkExpired, pg_array(reservation_ids)));
     if (released.empty()) return 0;
-    const std::string array = pg_array(released);
-    exec(tx, kGiveBack, array);
-    exec(tx, kLogExpiry, array, released_by);
+    give_back(tx, released);
+    exec(tx, kLogExpiry, pg_array(released), released_by);
     return released.size();
 }
 

@@ -1,5 +1,6 @@
 // Release of expired reservations: the SQL shared by the reservation-release job and by a
-// checkout that is short of stock (both mark EXPIRED, give quantities back, log each release).
+// checkout that is short of stock (both mark EXPIRED, give quantities back, log each release);
+// a cancel gives quantities back the same way.
 #pragma once
 
 #include <pqxx/pqxx>
@@ -33,6 +34,10 @@ void lock_variants_of(pqxx::transaction_base &tx, const Ids &reservation_ids);
 /// deadlock. Returns the reservations whose every variant row is now locked by this transaction
 /// (the others are left to the job).
 Ids lock_expired_holding(pqxx::transaction_base &tx, const Ids &variant_ids, const std::set<std::int64_t> &locked_variants);
+
+/// Gives the reservations' quantities back to their variants (reserved -= quantity per item), as
+/// a release or a cancel does. The caller holds the variant rows (lock_variants_of).
+void give_back(pqxx::transaction_base &tx, const Ids &reservation_ids);
 
 /// Releases reservations this transaction has locked (and whose variant rows it holds): status
 /// EXPIRED, reserved -= quantity per item, one expiry_log row each. Returns how many it released

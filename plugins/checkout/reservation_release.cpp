@@ -1,6 +1,6 @@
 // reservation-release: releases expired reservations in batches, one transaction each (run by
 // systemd/reservation-release.timer). Exit 0 done, 1 database error, 2 bad flags.
-#include "checkout.hpp"
+#include "checkout_domain.hpp"
 #include "release.hpp"
 #include "release_options.hpp"
 

@@ -13,6 +13,7 @@ using namespace shopd::host;
 class ConfigTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(ConfigTest);
     CPPUNIT_TEST(defaults);
+    CPPUNIT_TEST(pluginOptionsFromFlagsAndTheOldAlias);
     CPPUNIT_TEST(flagsOverrideEnvironment);
     CPPUNIT_TEST(configFileAndPluginSections);
     CPPUNIT_TEST(helpListsOptions);
@@ -21,6 +22,14 @@ class ConfigTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE_END();
 
 public:
+    // The parser reads SHOPD_<OPTION> variables, and scripts/test exports some for its stack
+    // (SHOPD_PLUGINS, SHOPD_WORKERS ...): each test starts from an environment without them.
+    void setUp() override {
+        for (const char *name : {"SHOPD_PLUGINS", "SHOPD_WORKERS", "SHOPD_DATABASE_URL", "SHOPD_ADMIN_TOKEN",
+                                 "SHOPD_LISTEN", "SHOPD_PLUGIN_DIR", "SHOPD_RESERVATION_TTL"})
+            unsetenv(name);
+    }
+
     void tearDown() override {
         unsetenv("SHOPD_DATABASE_URL");
         unsetenv("SHOPD_WORKERS");
@@ -32,10 +41,26 @@ public:
         const auto r = parse_config(1, argv);
         CPPUNIT_ASSERT(r.config);
         CPPUNIT_ASSERT(r.config->workers >= 8);  // 4 x cores, at least 2 cores assumed
-        CPPUNIT_ASSERT_EQUAL(std::int64_t(300), r.config->reservation_ttl);
         CPPUNIT_ASSERT_EQUAL(std::int64_t(1 << 20), r.config->max_body_bytes);
         CPPUNIT_ASSERT_EQUAL(std::size_t(5), r.config->plugins.size());
-        CPPUNIT_ASSERT_EQUAL(std::string("300"), r.config->values.at("reservation-ttl"));
+        // Plugin options have no host default: the plugin's own applies when unset.
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), r.config->values.count("checkout.reservation-ttl"));
+    }
+
+    void pluginOptionsFromFlagsAndTheOldAlias() {
+        const char *argv[] = {"shopd", "--checkout.reservation-ttl=90", "--pricing.max-discount=40"};
+        auto r = parse_config(3, argv);
+        CPPUNIT_ASSERT_MESSAGE(r.message, r.config);
+        CPPUNIT_ASSERT_EQUAL(std::string("90"), r.config->values.at("checkout.reservation-ttl"));
+        CPPUNIT_ASSERT_EQUAL(std::string("40"), r.config->values.at("pricing.max-discount"));
+        const char *argv2[] = {"shopd", "--reservation-ttl", "120"};
+        r = parse_config(3, argv2);
+        CPPUNIT_ASSERT_MESSAGE(r.message, r.config);
+        CPPUNIT_ASSERT_EQUAL(std::string("120"), r.config->values.at("checkout.reservation-ttl"));
+        // The new spelling wins over the alias.
+        const char *argv3[] = {"shopd", "--reservation-ttl", "120", "--checkout.reservation-ttl=30"};
+        r = parse_config(4, argv3);
+        CPPUNIT_ASSERT_EQUAL(std::string("30"), r.config->values.at("checkout.reservation-ttl"));
     }
 
     void flagsOverrideEnvironment() {
@@ -54,14 +79,14 @@ public:
         const int fd = mkstemp(path);
         CPPUNIT_ASSERT(fd >= 0);
         close(fd);
-        std::ofstream(path) << "workers = 7\nadmin-token = t0k\n[pricing]\nlabel = fast\n";
+        std::ofstream(path) << "workers = 7\nadmin-token = t0k\n[checkout]\nreservation-ttl = 60\n";
         const char *argv[] = {"shopd", "--config", path};
         const auto r = parse_config(3, argv);
         std::remove(path);
         CPPUNIT_ASSERT_MESSAGE(r.message, r.config);
         CPPUNIT_ASSERT_EQUAL(7u, r.config->workers);
         CPPUNIT_ASSERT_EQUAL(std::string("t0k"), r.config->admin_token);
-        CPPUNIT_ASSERT_EQUAL(std::string("fast"), r.config->values.at("pricing.label"));
+        CPPUNIT_ASSERT_EQUAL(std::string("60"), r.config->values.at("checkout.reservation-ttl"));
     }
 
     void helpListsOptions() {
@@ -79,7 +104,7 @@ public:
         auto r = parse_config(3, argv);
         CPPUNIT_ASSERT(!r.config);
         CPPUNIT_ASSERT_EQUAL(2, r.exit_code);
-        const char *argv2[] = {"shopd", "--reservation-ttl", "0"};
+        const char *argv2[] = {"shopd", "--max-body-bytes", "0"};
         r = parse_config(3, argv2);
         CPPUNIT_ASSERT(!r.config);
         const char *argv3[] = {"shopd", "--no-such-flag"};

@@ -8,12 +8,18 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace shopd {
 
 /// Field name -> messages, as in DRF's validation errors.
 using FieldErrors = std::map<std::string, std::vector<std::string>>;
+
+/// Value of an RFC 9457 extension member: text, a whole number or a list of whole numbers.
+using ProblemValue = std::variant<std::string, std::int64_t, std::vector<std::int64_t>>;
+/// Extension members of a problem, in the order they are rendered.
+using ProblemMembers = std::vector<std::pair<std::string, ProblemValue>>;
 
 /// A request the client got wrong. Thrown anywhere in a handler; the plugin edge turns it into
 /// an RFC 9457 problem+json response with this status. Never used for server faults.
@@ -27,12 +33,18 @@ public:
         headers.emplace_back(std::move(name), std::move(value));
         return *this;
     }
+    /// Adds an extension member to the problem body (e.g. checkout's "variant_ids").
+    ClientError &with_member(std::string name, ProblemValue value) {
+        members.emplace_back(std::move(name), std::move(value));
+        return *this;
+    }
 
     int status;
     std::string title;
     std::string detail;
     FieldErrors errors;
     std::vector<std::pair<std::string, std::string>> headers;
+    ProblemMembers members;
 };
 
 ClientError bad_request(std::string detail);
@@ -44,9 +56,9 @@ ClientError conflict(std::string detail);
 /// Standard title for an HTTP status ("Not Found").
 const char *status_title(int status);
 
-/// Renders a problem+json body: {"type","title","status","detail"[,"errors"]}.
+/// Renders a problem+json body: {"type","title","status","detail"[,"errors"][, members...]}.
 std::string problem_json(int status, std::string_view title, std::string_view detail,
-                         const FieldErrors &errors = {});
+                         const FieldErrors &errors = {}, const ProblemMembers &members = {});
 
 /// Decodes %XX and '+' of an application/x-www-form-urlencoded component.
 std::string url_decode(std::string_view in);

@@ -15,8 +15,9 @@
 extern "C" {
 #endif
 
-/* Bump on any incompatible change to the structs below. */
-#define SHOPD_PLUGIN_ABI_VERSION 1
+/* Bump on any incompatible change to the structs below.
+ * 2: service replies carry headers; connection_lost(); plugins declare required services. */
+#define SHOPD_PLUGIN_ABI_VERSION 2
 
 /* The exported entry point is `<plugin name>` followed by this suffix, e.g. `pricing_shopd_plugin`. */
 #define SHOPD_PLUGIN_ENTRY_SUFFIX "_shopd_plugin"
@@ -49,11 +50,13 @@ typedef struct shopd_request {
     void *host_ctx;                /* opaque to plugins                                      */
 } shopd_request;
 
-/* Receives a service reply; see shopd_host_api.call_service. */
-typedef void (*shopd_reply_fn)(void *ctx, int status, const char *body, size_t len);
+/* Receives a service reply; see shopd_host_api.call_service. `headers` holds header_count
+ * name/value pairs as 2 * header_count strings: name, value, name, value ... */
+typedef void (*shopd_reply_fn)(void *ctx, int status, const char *body, size_t len,
+                               const char *const *headers, size_t header_count);
 
 /* Functions the host offers to plugins. Plugins must check struct_size before using a field
- * added after ABI 1. */
+ * added after ABI 2. */
 struct shopd_host_api {
     uint32_t struct_size;
     void (*set_status)(shopd_response *resp, int status);
@@ -64,13 +67,19 @@ struct shopd_host_api {
      * no loaded plugin offers the service. */
     int (*call_service)(const shopd_request *caller, void *txn, const char *name,
                         const char *input, size_t input_len, shopd_reply_fn reply, void *reply_ctx);
-    /* Configuration value for `key` (e.g. "lock-timeout-ms", "pricing.engine-label"), or NULL. */
+    /* Configuration value for `key` (e.g. "lock-timeout-ms", "checkout.reservation-ttl"), or NULL. */
     const char *(*config)(const char *key);
     /* One log line on the host's log, attributed to the plugin. level: 0 info, 1 warn, 2 error. */
     void (*log)(int level, const char *plugin, const char *message);
     /* Counts a database error for /metrics. */
     void (*count_db_error)(const char *plugin, const char *sqlstate);
-    void *spare[8];
+    /* The request's database connection is broken, or a commit's outcome is unknown: the host
+     * replaces the connection after this request. This, not the HTTP status, is what makes the
+     * host reconnect (a 503 may as well mean "no pricing plugin is loaded"). `retry_safe` says
+     * that no statement of the request reached the server, so the host may run it once more on a
+     * fresh connection (a connection that died while idle then costs the client nothing). */
+    void (*connection_lost)(const shopd_request *req, int retry_safe);
+    void *spare[7];
 };
 
 typedef struct shopd_route {
@@ -96,7 +105,9 @@ typedef struct shopd_plugin {
     void (*serve)(void *state, const char *service, const shopd_request *req, shopd_response *resp);
     /* Called once, after the last request on this generation has finished. */
     void (*shutdown)(void *state);
-    void *spare[8];                /* room to grow without breaking ABI 1                    */
+    const char *const *required_services; /* services it calls ("price"): the host refuses  */
+    size_t required_count;         /* it while no loaded plugin offers one of them           */
+    void *spare[6];                /* room to grow without breaking ABI 2                    */
 } shopd_plugin;
 
 typedef const shopd_plugin *(*shopd_plugin_entry_fn)(void);

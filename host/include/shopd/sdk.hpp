@@ -5,6 +5,7 @@
 
 #include "shopd/http.hpp"
 #include "shopd/json.hpp"
+#include "shopd/money.hpp"
 #include "shopd/plugin.h"
 
 #include <pqxx/pqxx>
@@ -16,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #define SHOPD_STRINGIFY2(x) #x
 #define SHOPD_STRINGIFY(x) SHOPD_STRINGIFY2(x)
@@ -42,8 +44,16 @@ struct Statement {
     std::string prepared_name;
 };
 
-/// Registers `st` on the connection (a no-op once registered).
+/// Registers `st` on the connection (a no-op once registered), and notes that the request is
+/// about to send a statement (see statements_sent()).
 void ensure_prepared(pqxx::connection_base &conn, const Statement &st);
+
+/// Statements this thread's current request has sent; reset as each request starts. Zero when
+/// the connection breaks means nothing of the request reached the server (BEGIN aside), so the
+/// host may safely run the request again on a fresh connection.
+unsigned statements_sent();
+/// Starts the count of statements_sent() for a new request.
+void reset_statements_sent();
 
 /// Runs a named prepared statement with parameters bound by libpqxx (never spliced into SQL).
 template <class... Args>
@@ -68,7 +78,14 @@ std::string random_token(std::size_t bytes = 32);
 struct ServiceReply {
     int status = 0;
     std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+    /// Value of header `name` (case-insensitive), or "" when absent.
+    std::string header(std::string_view name) const;
 };
+
+/// A NUMERIC(12,2) column as cents. A NULL or malformed amount is a server fault (the schema
+/// forbids both), never silently 0: throws std::runtime_error, which answers 500.
+Cents money_column(const pqxx::field &f);
 
 /// One request as a handler sees it.
 class Ctx {
@@ -112,7 +129,10 @@ public:
     void reply_empty(int status) const;
     /// Sends an RFC 9457 problem.
     void reply_problem(int status, std::string_view title, std::string_view detail,
-                       const FieldErrors &errors = {}) const;
+                       const FieldErrors &errors = {}, const ProblemMembers &members = {}) const;
+    /// Tells the host the worker's connection is broken (it reconnects after this request, and
+    /// runs the request again when nothing of it reached the server).
+    void connection_lost() const;
 
     void log(int level, const std::string &message) const;
     const char *plugin() const { return plugin_; }
@@ -124,10 +144,10 @@ private:
 };
 
 /// Runs `body` and turns every exception into a response, so none crosses the C ABI:
-/// ClientError -> its 4xx; lost connection -> 503; lock timeout (55P03) -> 409 + Retry-After;
-/// serialization failure / deadlock -> 409 + Retry-After; anything else -> logged 500.
+/// ClientError -> its 4xx; lost connection -> 503 (and connection_lost()); lock timeout (55P03)
+/// -> 409 + Retry-After; serialization failure / deadlock -> 409 + Retry-After; anything else
+/// -> logged 500.
 void run_guarded(const Ctx &ctx, const std::function<void()> &body) noexcept;
-
 
 /// Replies 200 with one page in DRF's envelope; a page past the end is 404.
 template <class Item, class WriteItem>
@@ -138,10 +158,5 @@ void reply_page(const Ctx &ctx, const PageRequest &page, std::int64_t count, con
     const auto previous = previous_page_url(page, ctx.base_url(), ctx.path(), ctx.raw_query());
     ctx.reply(200, render_page(count, next, previous, items, write_item));
 }
-
-/// init() of a plugin that keeps no state.
-int stateless_init(const shopd_host_api *host, void **state, char *err, std::size_t err_len);
-/// shutdown() of a plugin that keeps no state.
-void stateless_shutdown(void *state);
 
 }  // namespace shopd

@@ -3,6 +3,7 @@
 #include "http_client.hpp"
 
 #include <cppunit/extensions/HelperMacros.h>
+#include <pqxx/pqxx>
 
 #include <thread>
 #include <vector>
@@ -65,6 +66,7 @@ class CartITest : public CppUnit::TestFixture {
     CPPUNIT_TEST(invalidInputIs400AndWritesNothing);
     CPPUNIT_TEST(otherCustomersItemIs404);
     CPPUNIT_TEST(concurrentAddsMergeIntoOneLine);
+    CPPUNIT_TEST(priceServiceConflictPassesThrough);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -223,6 +225,22 @@ public:
         const auto cart = setup.get("/api/cart/", token).json();
         CPPUNIT_ASSERT_EQUAL(1u, cart["items"].Size());
         CPPUNIT_ASSERT_EQUAL(8, cart["items"][0]["quantity"].GetInt());
+    }
+
+    void priceServiceConflictPassesThrough() {
+        Http http;
+        const auto token = new_customer(http, "STANDARD");
+        const auto p = new_product(http, {{"0.00", 5}});
+        // While pricing_rules is held exclusively, the price service's read waits past the lock
+        // timeout and answers 409 + Retry-After: the client must get that 409 (retry), not a 400.
+        pqxx::connection db(env("SHOPD_DATABASE_URL"));
+        pqxx::work lock(db);
+        lock.exec("LOCK TABLE pricing_rules IN ACCESS EXCLUSIVE MODE");
+        const auto r = http.post("/api/cart/items/", add_body(p.variants[0], 1), token);
+        lock.abort();
+        assert_problem(r, 409, "price service timed out on a lock");
+        CPPUNIT_ASSERT_MESSAGE(r.describe(), !r.header("Retry-After").empty());
+        CPPUNIT_ASSERT_EQUAL(0u, http.get("/api/cart/", token).json()["items"].Size());
     }
 };
 

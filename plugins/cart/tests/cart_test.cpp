@@ -1,5 +1,5 @@
-// Unit tests of the cart plugin's validation, totals and service-reply parsing.
-#include "cart.hpp"
+// Unit tests of the cart plugin's validation, totals and service-reply handling.
+#include "cart_domain.hpp"
 
 #include <cppunit/extensions/HelperMacros.h>
 
@@ -27,6 +27,7 @@ class CartTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(needsExactlyOneTarget);
     CPPUNIT_TEST(totalsAreExact);
     CPPUNIT_TEST(readsServiceReply);
+    CPPUNIT_TEST(passesRetryableServiceStatusesThrough);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -73,6 +74,15 @@ public:
         CPPUNIT_ASSERT(!unit_price_from_reply("{\"unit_price\":420.75}"));
         CPPUNIT_ASSERT(!unit_price_from_reply("not json"));
         CPPUNIT_ASSERT(!unit_price_from_reply("{}"));
+    }
+
+    void passesRetryableServiceStatusesThrough() {
+        CPPUNIT_ASSERT_EQUAL(409, unpriced_status(409));  // lock or serialization conflict
+        CPPUNIT_ASSERT_EQUAL(503, unpriced_status(503));  // database down
+        CPPUNIT_ASSERT_EQUAL(503, unpriced_status(500));  // a fault of the pricing plugin
+        CPPUNIT_ASSERT_EQUAL(400, unpriced_status(400));  // input the service refused
+        CPPUNIT_ASSERT_EQUAL(400, unpriced_status(404));  // variant gone
+        CPPUNIT_ASSERT_EQUAL(400, unpriced_status(415));
     }
 };
 

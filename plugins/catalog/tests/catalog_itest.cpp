@@ -20,6 +20,15 @@ std::string str(const rapidjson::Value &v) { return std::string(v.GetString(), v
 
 std::string quoted(const std::string &s) { return "\"" + s + "\""; }
 
+/// An integer member as long long, the type the tests compare ids and counts in.
+long long int64(const rapidjson::Value &v) { return v.GetInt64(); }
+
+/// The "count" of a list response: items on all its pages.
+long long count_of(const rapidjson::Value &list) { return int64(list["count"]); }
+
+std::string variant_path(long long id) { return "/api/variants/" + std::to_string(id) + "/"; }
+std::string inventory_path(long long id) { return variant_path(id) + "inventory/"; }
+
 long long scalar(const std::string &sql, const std::string &param) {
     pqxx::connection c(env("SHOPD_DATABASE_URL"));
     pqxx::read_transaction tx(c);
@@ -38,6 +47,16 @@ void set_reserved(long long variant_id, int reserved) {
     tx.exec_params("UPDATE variants SET reserved = $2 WHERE id = $1", variant_id, reserved);
     tx.commit();
 }
+
+/// Another client's transaction that holds the row lock of a variant, as a checkout reserving
+/// it does, until it commits or aborts.
+struct VariantRowLock {
+    explicit VariantRowLock(long long variant) : conn(env("SHOPD_DATABASE_URL")), tx(conn) {
+        tx.exec_params("SELECT 1 FROM variants WHERE id = $1 FOR UPDATE", variant);
+    }
+    pqxx::connection conn;
+    pqxx::work tx;
+};
 
 /// Asserts a 400 validation problem whose "errors" has `field`.
 void assert_field_error(const Response &r, const std::string &field, const std::string &what) {
@@ -83,6 +102,42 @@ struct Api {
         const auto r = http.get(path);
         CPPUNIT_ASSERT_EQUAL_MESSAGE("GET " + path + ": " + r.describe(), 200L, r.status);
         return r.json();
+    }
+
+    /// A new product (in a new category) with one variant of `stock` units, every name made
+    /// unique from `tag`; returns the variant's id.
+    long long variant_with_stock(const std::string &tag, int stock) {
+        const auto p = product(unique(tag), category(unique(tag)), "\"10.00\"",
+                               "[{\"sku\":" + quoted(unique(tag)) + ",\"name\":\"x\",\"stock\":" + std::to_string(stock) + "}]");
+        return int64(p["variants"][0]["id"]);
+    }
+
+    /// The stock GET /api/variants/{id}/ reports.
+    int stock_of(long long variant) { return get(variant_path(variant))["stock"].GetInt(); }
+
+    /// GETs one page of a list: `count` items in all, `size` of them on this page.
+    rapidjson::Document page(const std::string &path, long long count, unsigned size) {
+        auto d = get(path);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(path, count, count_of(d));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(path, size, d["results"].Size());
+        return d;
+    }
+
+    /// Walks a list of 5 items asked for in pages of 2 (`path` says page_size=2) by its "next"
+    /// links: 2, 2 and 1 results, "previous" on all but the first page, "next" on all but the
+    /// last, and no page 4. Returns the three pages.
+    std::vector<rapidjson::Document> five_in_pages_of_two(const std::string &path) {
+        std::vector<rapidjson::Document> pages;
+        std::string url = path;
+        for (const unsigned size : {2u, 2u, 1u}) {
+            pages.push_back(page(url, 5, size));
+            const auto &d = pages.back();
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(url, pages.size() == 1, d["previous"].IsNull());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(url, pages.size() == 3, d["next"].IsNull());
+            if (!d["next"].IsNull()) url = str(d["next"]);
+        }
+        assert_problem(http.get(path + "&page=4"), 404, "page past the end");
+        return pages;
     }
 };
 
@@ -131,7 +186,7 @@ public:
         const long long id = d["id"].GetInt64();
 
         const auto got = api.get("/api/categories/" + std::to_string(id) + "/");
-        CPPUNIT_ASSERT_EQUAL(id, static_cast<long long>(got["id"].GetInt64()));
+        CPPUNIT_ASSERT_EQUAL(id, int64(got["id"]));
         CPPUNIT_ASSERT_EQUAL(base, str(got["slug"]));
         CPPUNIT_ASSERT(got["parent_id"].IsNull());
 
@@ -140,7 +195,7 @@ public:
 
         const auto child = api.created(
             api.post("/api/categories/", "{\"name\":\"" + tag + " kids\",\"parent_id\":" + std::to_string(id) + "}"), "child");
-        CPPUNIT_ASSERT_EQUAL(id, static_cast<long long>(child["parent_id"].GetInt64()));
+        CPPUNIT_ASSERT_EQUAL(id, int64(child["parent_id"]));
         // Without the trailing slash the route is the same.
         CPPUNIT_ASSERT_EQUAL(200L, api.http.get("/api/categories/" + std::to_string(id)).status);
     }
@@ -191,34 +246,18 @@ public:
         const long long parent = api.category(unique("Parent"));
         for (int i = 0; i < 5; ++i) api.category(unique("Child"), parent);
         const std::string path = "/api/categories/?parent=" + std::to_string(parent) + "&page_size=2";
-        auto d = api.get(path);
-        CPPUNIT_ASSERT_EQUAL(5LL, static_cast<long long>(d["count"].GetInt64()));
-        CPPUNIT_ASSERT_EQUAL(2u, d["results"].Size());
-        for (const auto &c : d["results"].GetArray()) CPPUNIT_ASSERT_EQUAL(parent, static_cast<long long>(c["parent_id"].GetInt64()));
-        CPPUNIT_ASSERT(d["previous"].IsNull());
-        const std::string next = str(d["next"]);
+        const auto pages = api.five_in_pages_of_two(path);
+        for (const auto &c : pages[0]["results"].GetArray()) CPPUNIT_ASSERT_EQUAL(parent, int64(c["parent_id"]));
+        const std::string next = str(pages[0]["next"]);
         CPPUNIT_ASSERT_EQUAL_MESSAGE(next, 0ul, next.find(api.http.base() + "/api/categories/?"));  // absolute
         CPPUNIT_ASSERT(next.find("parent=" + std::to_string(parent)) != std::string::npos);
         CPPUNIT_ASSERT(next.find("page=2") != std::string::npos);
-
-        d = api.get(next);
-        CPPUNIT_ASSERT_EQUAL(2u, d["results"].Size());
-        const std::string previous = str(d["previous"]);
-        CPPUNIT_ASSERT(previous.find("page=") == std::string::npos);  // DRF drops page=1
-        CPPUNIT_ASSERT_EQUAL(std::string(api.http.base() + "/api/categories/?parent=" + std::to_string(parent) + "&page_size=2"),
-                             previous);
-
-        d = api.get(path + "&page=3");
-        CPPUNIT_ASSERT_EQUAL(1u, d["results"].Size());
-        CPPUNIT_ASSERT(d["next"].IsNull());
-        CPPUNIT_ASSERT(!d["previous"].IsNull());
-        assert_problem(api.http.get(path + "&page=4"), 404, "page past the end");
+        CPPUNIT_ASSERT_EQUAL(api.http.base() + path, str(pages[1]["previous"]));  // DRF drops page=1
+        api.page(path + "&page=3", 5, 1);
         assert_problem(api.http.get(path + "&page=0"), 404, "page 0");
         assert_problem(api.http.get(path + "&page=abc"), 404, "page abc");
         assert_field_error(api.http.get("/api/categories/?parent=abc"), "parent", "parent not an id");
-        d = api.get("/api/categories/?parent=999999999999");
-        CPPUNIT_ASSERT_EQUAL(0LL, static_cast<long long>(d["count"].GetInt64()));
-        CPPUNIT_ASSERT_EQUAL(0u, d["results"].Size());
+        api.page("/api/categories/?parent=999999999999", 0, 0);
     }
 
     void productWithoutVariantsGetsDefaultVariant() {
@@ -231,14 +270,14 @@ public:
         const long long id = d["id"].GetInt64();
         CPPUNIT_ASSERT_EQUAL(name, str(d["name"]));
         CPPUNIT_ASSERT_EQUAL(std::string(), str(d["description"]));
-        CPPUNIT_ASSERT_EQUAL(cat, static_cast<long long>(d["category_id"].GetInt64()));
+        CPPUNIT_ASSERT_EQUAL(cat, int64(d["category_id"]));
         CPPUNIT_ASSERT_EQUAL(std::string("12.50"), str(d["base_price"]));  // money: a string, 2 decimals
         CPPUNIT_ASSERT_EQUAL(1u, d["variants"].Size());
         const auto &v = d["variants"][0];
         CPPUNIT_ASSERT_EQUAL("P" + std::to_string(id) + "-DEFAULT", str(v["sku"]));
         CPPUNIT_ASSERT_EQUAL(std::string("Default"), str(v["name"]));
         CPPUNIT_ASSERT_EQUAL(std::string("0.00"), str(v["price_delta"]));
-        CPPUNIT_ASSERT_EQUAL(id, static_cast<long long>(v["product_id"].GetInt64()));
+        CPPUNIT_ASSERT_EQUAL(id, int64(v["product_id"]));
         CPPUNIT_ASSERT_EQUAL(0, v["stock"].GetInt());
         CPPUNIT_ASSERT_EQUAL(0, v["reserved"].GetInt());
         CPPUNIT_ASSERT_EQUAL(0, v["available"].GetInt());
@@ -262,7 +301,7 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("2.00"), str(d["variants"][1]["price_delta"]));
         CPPUNIT_ASSERT_EQUAL(4, d["variants"][1]["stock"].GetInt());
         const auto list = api.get("/api/variants/?product=" + std::to_string(d["id"].GetInt64()));
-        CPPUNIT_ASSERT_EQUAL(2LL, static_cast<long long>(list["count"].GetInt64()));
+        CPPUNIT_ASSERT_EQUAL(2LL, count_of(list));
         // The list of products carries the variants too.
         const auto products = api.get("/api/products/?category=" + std::to_string(cat));
         CPPUNIT_ASSERT_EQUAL(1u, products["results"].Size());
@@ -335,14 +374,14 @@ public:
         api.product(unique("Elsewhere"), other);
 
         auto d = api.get("/api/products/?category=" + std::to_string(root));
-        CPPUNIT_ASSERT_EQUAL(3LL, static_cast<long long>(d["count"].GetInt64()));
+        CPPUNIT_ASSERT_EQUAL(3LL, count_of(d));
         CPPUNIT_ASSERT(result_names(d) == (std::vector<std::string>{in_root, in_child, in_grand}));
         d = api.get("/api/products/?category=" + std::to_string(child));
         CPPUNIT_ASSERT(result_names(d) == (std::vector<std::string>{in_child, in_grand}));
         d = api.get("/api/products/?category=" + std::to_string(grandchild));
         CPPUNIT_ASSERT(result_names(d) == (std::vector<std::string>{in_grand}));
         d = api.get("/api/products/?category=999999999999");
-        CPPUNIT_ASSERT_EQUAL(0LL, static_cast<long long>(d["count"].GetInt64()));
+        CPPUNIT_ASSERT_EQUAL(0LL, count_of(d));
         assert_field_error(api.http.get("/api/products/?category=abc"), "category", "category abc");
         assert_field_error(api.http.get("/api/products/?category=-1"), "category", "category -1");
     }
@@ -359,16 +398,16 @@ public:
         api.product(upper + " underXscore", cat);
 
         auto d = api.get("/api/products/?search=" + token);
-        CPPUNIT_ASSERT_EQUAL(4LL, static_cast<long long>(d["count"].GetInt64()));
+        CPPUNIT_ASSERT_EQUAL(4LL, count_of(d));
         // LIKE wildcards match only themselves.
         d = api.get("/api/products/?search=" + token + "%20100%25");
         CPPUNIT_ASSERT(result_names(d) == (std::vector<std::string>{upper + " 100% Cotton"}));
         d = api.get("/api/products/?search=" + token + "%20under_");
         CPPUNIT_ASSERT(result_names(d) == (std::vector<std::string>{upper + " under_score"}));
         d = api.get("/api/products/?search=COTTON&category=" + std::to_string(cat));
-        CPPUNIT_ASSERT_EQUAL(2LL, static_cast<long long>(d["count"].GetInt64()));
+        CPPUNIT_ASSERT_EQUAL(2LL, count_of(d));
         d = api.get("/api/products/?search=" + unique("nothing-matches"));
-        CPPUNIT_ASSERT_EQUAL(0LL, static_cast<long long>(d["count"].GetInt64()));
+        CPPUNIT_ASSERT_EQUAL(0LL, count_of(d));
         assert_field_error(api.http.get("/api/products/?search=%FF"), "search", "invalid UTF-8 search");
     }
 
@@ -398,31 +437,18 @@ public:
         Api api;
         const long long cat = api.category(unique("Pages"));
         for (int i = 0; i < 5; ++i) api.product(unique("Paged"), cat);
-        const std::string path = "/api/products/?category=" + std::to_string(cat) + "&page_size=2";
-        auto d = api.get(path);
-        CPPUNIT_ASSERT_EQUAL(5LL, static_cast<long long>(d["count"].GetInt64()));
-        CPPUNIT_ASSERT_EQUAL(2u, d["results"].Size());
-        CPPUNIT_ASSERT(d["previous"].IsNull());
-        CPPUNIT_ASSERT_EQUAL(1u, d["results"][0]["variants"].Size());
         std::set<long long> seen;
-        std::string url = path;
-        int pages = 0;
-        while (true) {
-            d = api.get(url);
-            ++pages;
-            for (const auto &p : d["results"].GetArray()) seen.insert(p["id"].GetInt64());
-            if (d["next"].IsNull()) break;
-            url = str(d["next"]);
-        }
-        CPPUNIT_ASSERT_EQUAL(3, pages);
+        for (const auto &d : api.five_in_pages_of_two("/api/products/?category=" + std::to_string(cat) + "&page_size=2"))
+            for (const auto &p : d["results"].GetArray()) {
+                CPPUNIT_ASSERT_EQUAL(1u, p["variants"].Size());
+                seen.insert(int64(p["id"]));
+            }
         CPPUNIT_ASSERT_EQUAL(std::size_t(5), seen.size());  // no overlap, nothing skipped
-        assert_problem(api.http.get(path + "&page=4"), 404, "page past the end");
         // An empty first page is still a page.
-        d = api.get("/api/products/?search=" + unique("none"));
-        CPPUNIT_ASSERT_EQUAL(0LL, static_cast<long long>(d["count"].GetInt64()));
+        const auto d = api.page("/api/products/?search=" + unique("none"), 0, 0);
         CPPUNIT_ASSERT(d["next"].IsNull() && d["previous"].IsNull());
         // A bad page_size falls back to the default (DRF).
-        CPPUNIT_ASSERT_EQUAL(5u, api.get("/api/products/?category=" + std::to_string(cat) + "&page_size=0")["results"].Size());
+        api.page("/api/products/?category=" + std::to_string(cat) + "&page_size=0", 5, 5);
     }
 
     void pageSizeIsCappedAt100() {
@@ -434,9 +460,7 @@ public:
             variants += (i ? "," : "") + std::string("{\"sku\":\"") + prefix + "-" + std::to_string(i) + "\",\"name\":\"v\"}";
         const auto p = api.product(unique("Bulk"), cat, "\"1.00\"", variants + "]");
         CPPUNIT_ASSERT_EQUAL(101u, p["variants"].Size());
-        const auto d = api.get("/api/variants/?product=" + std::to_string(p["id"].GetInt64()) + "&page_size=1000");
-        CPPUNIT_ASSERT_EQUAL(101LL, static_cast<long long>(d["count"].GetInt64()));
-        CPPUNIT_ASSERT_EQUAL(100u, d["results"].Size());
+        const auto d = api.page("/api/variants/?product=" + std::to_string(p["id"].GetInt64()) + "&page_size=1000", 101, 100);
         CPPUNIT_ASSERT(str(d["next"]).find("page=2") != std::string::npos);
         CPPUNIT_ASSERT_EQUAL(20u, api.get("/api/variants/?product=" + std::to_string(p["id"].GetInt64()))["results"].Size());
     }
@@ -450,28 +474,28 @@ public:
                                                       ",\"name\":\"Black\",\"price_delta\":\"1.50\",\"stock\":150}");
         const auto d = api.created(r, "variant");
         const long long id = d["id"].GetInt64();
-        CPPUNIT_ASSERT_EQUAL(product, static_cast<long long>(d["product_id"].GetInt64()));
+        CPPUNIT_ASSERT_EQUAL(product, int64(d["product_id"]));
         CPPUNIT_ASSERT_EQUAL(sku, str(d["sku"]));
         CPPUNIT_ASSERT_EQUAL(std::string("Black"), str(d["name"]));
         CPPUNIT_ASSERT_EQUAL(std::string("1.50"), str(d["price_delta"]));
         CPPUNIT_ASSERT_EQUAL(150, d["stock"].GetInt());
         CPPUNIT_ASSERT_EQUAL(0, d["reserved"].GetInt());
         CPPUNIT_ASSERT_EQUAL(150, d["available"].GetInt());
-        CPPUNIT_ASSERT_EQUAL(r.body, api.http.get("/api/variants/" + std::to_string(id) + "/").body);
+        CPPUNIT_ASSERT_EQUAL(r.body, api.http.get(variant_path(id)).body);
 
         // A delta that brings the price exactly to zero is fine.
         api.created(api.post("/api/variants/", "{\"product_id\":" + std::to_string(product) + ",\"sku\":" + quoted(unique("FREE")) +
                                                    ",\"name\":\"Free\",\"price_delta\":\"-12.50\"}"),
                     "zero-price variant");
         const auto list = api.get("/api/variants/?product=" + std::to_string(product));
-        CPPUNIT_ASSERT_EQUAL(3LL, static_cast<long long>(list["count"].GetInt64()));  // default + 2
+        CPPUNIT_ASSERT_EQUAL(3LL, count_of(list));  // default + 2
         CPPUNIT_ASSERT_EQUAL(std::string("Default"), str(list["results"][0]["name"]));
         CPPUNIT_ASSERT_EQUAL(sku, str(list["results"][1]["sku"]));
         // The product shows its variants too.
         CPPUNIT_ASSERT_EQUAL(3u, api.get("/api/products/" + std::to_string(product) + "/")["variants"].Size());
         assert_field_error(api.http.get("/api/variants/?product=x"), "product", "product not an id");
-        CPPUNIT_ASSERT_EQUAL(0LL, static_cast<long long>(api.get("/api/variants/?product=999999999999")["count"].GetInt64()));
-        CPPUNIT_ASSERT(api.get("/api/variants/")["count"].GetInt64() >= 3);
+        api.page("/api/variants/?product=999999999999", 0, 0);
+        CPPUNIT_ASSERT(count_of(api.get("/api/variants/")) >= 3);
     }
 
     void variantErrorsWriteNothing() {
@@ -505,34 +529,28 @@ public:
 
     void inventoryUpdate() {
         Api api;
-        const long long cat = api.category(unique("Inv"));
-        const auto p = api.product(unique("Boot"), cat);
-        const std::string path = "/api/variants/" + std::to_string(p["variants"][0]["id"].GetInt64()) + "/inventory/";
-        auto r = api.http.put(path, "{\"stock\":10}", admin_token());
+        const long long id = api.variant_with_stock("Boot", 0);
+        auto r = api.http.put(inventory_path(id), "{\"stock\":10}", admin_token());
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 200L, r.status);
         auto d = r.json();
         CPPUNIT_ASSERT_EQUAL(10, d["stock"].GetInt());
         CPPUNIT_ASSERT_EQUAL(10, d["available"].GetInt());
-        CPPUNIT_ASSERT_EQUAL(p["variants"][0]["id"].GetInt64(), d["id"].GetInt64());
-        r = api.http.put(path, "{\"stock\":0}", admin_token());
+        CPPUNIT_ASSERT_EQUAL(id, int64(d["id"]));
+        r = api.http.put(inventory_path(id), "{\"stock\":0}", admin_token());
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 200L, r.status);
         CPPUNIT_ASSERT_EQUAL(0, r.json()["stock"].GetInt());
     }
 
     void inventoryBelowReservedIs409() {
         Api api;
-        const long long cat = api.category(unique("Res"));
-        const auto p = api.product(unique("Chair"), cat, "\"10.00\"",
-                                   "[{\"sku\":" + quoted(unique("CHAIR")) + ",\"name\":\"x\",\"stock\":10}]");
-        const long long id = p["variants"][0]["id"].GetInt64();
-        const std::string path = "/api/variants/" + std::to_string(id) + "/inventory/";
+        const long long id = api.variant_with_stock("Chair", 10);
         set_reserved(id, 4);
-        assert_problem(api.http.put(path, "{\"stock\":3}", admin_token()), 409, "stock below reserved");
-        auto d = api.get("/api/variants/" + std::to_string(id) + "/");
+        assert_problem(api.http.put(inventory_path(id), "{\"stock\":3}", admin_token()), 409, "stock below reserved");
+        auto d = api.get(variant_path(id));
         CPPUNIT_ASSERT_EQUAL(10, d["stock"].GetInt());  // unchanged
         CPPUNIT_ASSERT_EQUAL(4, d["reserved"].GetInt());
         CPPUNIT_ASSERT_EQUAL(6, d["available"].GetInt());
-        const auto r = api.http.put(path, "{\"stock\":4}", admin_token());
+        const auto r = api.http.put(inventory_path(id), "{\"stock\":4}", admin_token());
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 200L, r.status);
         d = r.json();
         CPPUNIT_ASSERT_EQUAL(4, d["stock"].GetInt());
@@ -544,50 +562,39 @@ public:
     /// is what the new stock is checked against.
     void inventoryWaitsForTheRowLock() {
         Api api;
-        const long long cat = api.category(unique("Lock"));
-        const auto p = api.product(unique("Sofa"), cat, "\"10.00\"",
-                                   "[{\"sku\":" + quoted(unique("SOFA")) + ",\"name\":\"x\",\"stock\":10}]");
-        const long long id = p["variants"][0]["id"].GetInt64();
-        pqxx::connection c(env("SHOPD_DATABASE_URL"));
-        pqxx::work checkout(c);
-        checkout.exec_params("SELECT 1 FROM variants WHERE id = $1 FOR UPDATE", id);
-        checkout.exec_params("UPDATE variants SET reserved = 8 WHERE id = $1", id);
+        const long long id = api.variant_with_stock("Sofa", 10);
+        VariantRowLock checkout(id);
+        checkout.tx.exec_params("UPDATE variants SET reserved = 8 WHERE id = $1", id);
         Response r;
         std::thread admin([&] {
             Http http;
-            r = http.put("/api/variants/" + std::to_string(id) + "/inventory/", "{\"stock\":5}", admin_token());
+            r = http.put(inventory_path(id), "{\"stock\":5}", admin_token());
         });
         std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the PUT is now waiting
-        checkout.commit();
+        checkout.tx.commit();
         admin.join();
         assert_problem(r, 409, "stock below what the committed checkout reserved");
         // The handler itself saw the 8 reserved after the wait (not a constraint failure on the
         // UPDATE, which a read without FOR UPDATE would end in).
         CPPUNIT_ASSERT_MESSAGE(r.body, str(r.json()["detail"]).find("8 units") != std::string::npos);
-        CPPUNIT_ASSERT_EQUAL(10, api.get("/api/variants/" + std::to_string(id) + "/")["stock"].GetInt());
+        CPPUNIT_ASSERT_EQUAL(10, api.stock_of(id));
     }
 
     void inventoryLockTimeoutIs409() {
         Api api;
-        const long long cat = api.category(unique("Busy"));
-        const long long id = api.product(unique("Bed"), cat)["variants"][0]["id"].GetInt64();
-        pqxx::connection c(env("SHOPD_DATABASE_URL"));
-        pqxx::work holder(c);
-        holder.exec_params("SELECT 1 FROM variants WHERE id = $1 FOR UPDATE", id);
-        const auto r = api.http.put("/api/variants/" + std::to_string(id) + "/inventory/", "{\"stock\":5}", admin_token());
-        holder.abort();
+        const long long id = api.variant_with_stock("Bed", 0);
+        VariantRowLock holder(id);
+        const auto r = api.http.put(inventory_path(id), "{\"stock\":5}", admin_token());
+        holder.tx.abort();
         assert_problem(r, 409, "row locked past the lock timeout");
         CPPUNIT_ASSERT_EQUAL(std::string("1"), r.header("Retry-After"));
-        CPPUNIT_ASSERT_EQUAL(0, api.get("/api/variants/" + std::to_string(id) + "/")["stock"].GetInt());
+        CPPUNIT_ASSERT_EQUAL(0, api.stock_of(id));
     }
 
     void inventoryErrors() {
         Api api;
-        const long long cat = api.category(unique("InvErr"));
-        const auto p = api.product(unique("Table"), cat, "\"10.00\"",
-                                   "[{\"sku\":" + quoted(unique("TABLE")) + ",\"name\":\"x\",\"stock\":7}]");
-        const long long id = p["variants"][0]["id"].GetInt64();
-        const std::string path = "/api/variants/" + std::to_string(id) + "/inventory/";
+        const long long id = api.variant_with_stock("Table", 7);
+        const std::string path = inventory_path(id);
         assert_field_error(api.http.put(path, "{\"stock\":-1}", admin_token()), "stock", "negative stock");
         assert_field_error(api.http.put(path, "{\"stock\":\"abc\"}", admin_token()), "stock", "stock not a number");
         assert_field_error(api.http.put(path, "{\"stock\":1.5}", admin_token()), "stock", "fractional stock");
@@ -599,7 +606,7 @@ public:
                        "text/plain");
         assert_problem(api.http.put("/api/variants/999999999999/inventory/", "{\"stock\":1}", admin_token()), 404,
                        "unknown variant");
-        CPPUNIT_ASSERT_EQUAL(7, api.get("/api/variants/" + std::to_string(id) + "/")["stock"].GetInt());
+        CPPUNIT_ASSERT_EQUAL(7, api.stock_of(id));
     }
 
     void unknownIdsAre404() {

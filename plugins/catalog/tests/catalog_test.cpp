@@ -1,6 +1,6 @@
 // Unit tests of the catalog plugin's domain functions: slugs, query parameters, body validation
 // and JSON rendering. No database.
-#include "catalog.hpp"
+#include "catalog_domain.hpp"
 
 #include "shopd/json.hpp"
 

@@ -143,39 +143,9 @@ public:
         assert_problem(checkout(http, token, unique("key")), 400, "empty cart with a fresh key");
     }
 
-    void confirmConsumesStock() {
-        Http http;
-        const auto token = new_customer(http);
-        const auto v = new_variants(http, {{"0.00", 10}});
-        const auto id = reserve(http, token, v[0], 2);
-        const auto r = http.post(reservation_path(id, "confirm"), "", token);
-        CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 200L, r.status);
-        CPPUNIT_ASSERT_EQUAL(std::string("CONFIRMED"), str(r.json()["status"]));
-        const auto s = stock_of(http, v[0]);
-        CPPUNIT_ASSERT_EQUAL(8LL, s.stock);
-        CPPUNIT_ASSERT_EQUAL(0LL, s.reserved);
-        assert_problem(http.post(reservation_path(id, "confirm"), "", token), 409, "second confirm");
-        assert_problem(http.post(reservation_path(id, "cancel"), "", token), 409, "cancel after confirm");
-        CPPUNIT_ASSERT_EQUAL(8LL, stock_of(http, v[0]).stock);
-        CPPUNIT_ASSERT_EQUAL(std::string("CONFIRMED"), str(http.get(reservation_path(id), token).json()["status"]));
-    }
+    void confirmConsumesStock() { assert_finishes_once("confirm", "CONFIRMED", 7); }
 
-    void cancelReturnsStock() {
-        Http http;
-        const auto token = new_customer(http);
-        const auto v = new_variants(http, {{"0.00", 10}});
-        const auto id = reserve(http, token, v[0], 3);
-        CPPUNIT_ASSERT_EQUAL(3LL, stock_of(http, v[0]).reserved);
-        const auto r = http.post(reservation_path(id, "cancel"), "", token);
-        CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 200L, r.status);
-        CPPUNIT_ASSERT_EQUAL(std::string("CANCELLED"), str(r.json()["status"]));
-        const auto s = stock_of(http, v[0]);
-        CPPUNIT_ASSERT_EQUAL(10LL, s.stock);
-        CPPUNIT_ASSERT_EQUAL(0LL, s.reserved);
-        assert_problem(http.post(reservation_path(id, "cancel"), "", token), 409, "second cancel");
-        assert_problem(http.post(reservation_path(id, "confirm"), "", token), 409, "confirm after cancel");
-        CPPUNIT_ASSERT_EQUAL(10LL, stock_of(http, v[0]).stock);
-    }
+    void cancelReturnsStock() { assert_finishes_once("cancel", "CANCELLED", 10); }
 
     void otherCustomersReservationIs404() {
         Http http;
@@ -218,20 +188,12 @@ public:
         add_to_cart(http, late, v[1], 3);
         add_to_cart(http, early, v[0], 1);
         add_to_cart(http, early, v[1], 4);
-        const auto r0 = checkout(http, early);
-        CPPUNIT_ASSERT_EQUAL_MESSAGE(r0.describe(), 201L, r0.status);
-        const long long expired = r0.json()["id"].GetInt64();
+        const long long expired = reserve_cart(http, early);
         expire(db, {expired});
 
         const auto r = checkout(http, late);
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 201L, r.status);
-        CPPUNIT_ASSERT_EQUAL(std::string("EXPIRED"), db_status(db, expired));
-        CPPUNIT_ASSERT_EQUAL(1LL, log_rows(db, expired, "checkout"));
-        CPPUNIT_ASSERT_EQUAL(1LL, log_rows(db, expired));
-        pqxx::nontransaction tx(db);
-        const auto row = tx.exec_params1("SELECT item_count, unit_count FROM expiry_log WHERE reservation_id = $1", expired);
-        CPPUNIT_ASSERT_EQUAL(2, row[0].as<int>());
-        CPPUNIT_ASSERT_EQUAL(5, row[1].as<int>());
+        assert_released(db, expired, "checkout", 2, 5);
         CPPUNIT_ASSERT_EQUAL(0LL, stock_of(http, v[0]).reserved);
         CPPUNIT_ASSERT_EQUAL(3LL, stock_of(http, v[1]).reserved);
         CPPUNIT_ASSERT_EQUAL(std::string("EXPIRED"), str(http.get(reservation_path(expired), early).json()["status"]));
@@ -239,27 +201,25 @@ public:
 
     void sameKeyReplays() {
         Http http;
-        const auto token = new_customer(http);
-        const auto v = new_variants(http, {{"0.00", 10}});
+        const OneLineCart cart(http, 10, 2);
         const auto key = unique("key");
-        add_to_cart(http, token, v[0], 2);
-        const auto first = checkout(http, token, key);
+        const auto first = checkout(http, cart.token, key);
         CPPUNIT_ASSERT_EQUAL_MESSAGE(first.describe(), 201L, first.status);
-        const auto again = checkout(http, token, key);  // a plain retry: the cart is empty now
+        const auto again = checkout(http, cart.token, key);  // a plain retry: the cart is empty now
         CPPUNIT_ASSERT_EQUAL_MESSAGE(again.describe(), 201L, again.status);
         CPPUNIT_ASSERT_EQUAL(std::string("true"), again.header("Idempotent-Replayed"));
         CPPUNIT_ASSERT_EQUAL(first.body, again.body);
-        CPPUNIT_ASSERT_EQUAL(2LL, stock_of(http, v[0]).reserved);
+        CPPUNIT_ASSERT_EQUAL(2LL, stock_of(http, cart.variant).reserved);
         // The same cart again under the same key is the same request: replayed, cart left alone.
-        add_to_cart(http, token, v[0], 2);
-        const auto third = checkout(http, token, key);
+        add_to_cart(http, cart.token, cart.variant, 2);
+        const auto third = checkout(http, cart.token, key);
         CPPUNIT_ASSERT_EQUAL_MESSAGE(third.describe(), 201L, third.status);
         CPPUNIT_ASSERT_EQUAL(first.json()["id"].GetInt64(), third.json()["id"].GetInt64());
-        CPPUNIT_ASSERT_EQUAL(1u, cart_lines(http, token));
-        CPPUNIT_ASSERT_EQUAL(2LL, stock_of(http, v[0]).reserved);
+        CPPUNIT_ASSERT_EQUAL(1u, cart_lines(http, cart.token));
+        CPPUNIT_ASSERT_EQUAL(2LL, stock_of(http, cart.variant).reserved);
         // Keys are scoped to the customer: another customer's identical key is a new request.
         const auto other = new_customer(http);
-        add_to_cart(http, other, v[0], 1);
+        add_to_cart(http, other, cart.variant, 1);
         const auto theirs = checkout(http, other, key);
         CPPUNIT_ASSERT_EQUAL_MESSAGE(theirs.describe(), 201L, theirs.status);
         CPPUNIT_ASSERT_EQUAL(std::string(""), theirs.header("Idempotent-Replayed"));
@@ -268,51 +228,45 @@ public:
 
     void sameKeyOtherCartIs422() {
         Http http;
-        const auto token = new_customer(http);
-        const auto v = new_variants(http, {{"0.00", 10}});
+        const OneLineCart cart(http, 10, 2);
         const auto key = unique("key");
-        add_to_cart(http, token, v[0], 2);
-        CPPUNIT_ASSERT_EQUAL(201L, checkout(http, token, key).status);
-        add_to_cart(http, token, v[0], 3);
-        assert_problem(checkout(http, token, key), 422, "same key, other cart");
-        CPPUNIT_ASSERT_EQUAL(1u, cart_lines(http, token));
-        CPPUNIT_ASSERT_EQUAL(2LL, stock_of(http, v[0]).reserved);
-        const auto fresh = checkout(http, token, unique("key"));
+        CPPUNIT_ASSERT_EQUAL(201L, checkout(http, cart.token, key).status);
+        add_to_cart(http, cart.token, cart.variant, 3);
+        assert_problem(checkout(http, cart.token, key), 422, "same key, other cart");
+        CPPUNIT_ASSERT_EQUAL(1u, cart_lines(http, cart.token));
+        CPPUNIT_ASSERT_EQUAL(2LL, stock_of(http, cart.variant).reserved);
+        const auto fresh = checkout(http, cart.token, unique("key"));
         CPPUNIT_ASSERT_EQUAL_MESSAGE(fresh.describe(), 201L, fresh.status);
-        CPPUNIT_ASSERT_EQUAL(5LL, stock_of(http, v[0]).reserved);
+        CPPUNIT_ASSERT_EQUAL(5LL, stock_of(http, cart.variant).reserved);
     }
 
     void failedCheckoutDoesNotKeepKey() {
         Http http;
-        const auto token = new_customer(http);
+        const OneLineCart cart(http, 5, 4);
         const auto rival = new_customer(http);
-        const auto v = new_variants(http, {{"0.00", 5}});
         const auto key = unique("key");
-        add_to_cart(http, token, v[0], 4);
-        const auto rival_id = reserve(http, rival, v[0], 3);
-        assert_problem(checkout(http, token, key), 400, "short stock with a key");
+        const auto rival_id = reserve(http, rival, cart.variant, 3);
+        assert_problem(checkout(http, cart.token, key), 400, "short stock with a key");
         CPPUNIT_ASSERT_EQUAL(200L, http.post(reservation_path(rival_id, "cancel"), "", rival).status);
-        const auto retry = checkout(http, token, key);  // same key, same cart: now it goes through
+        const auto retry = checkout(http, cart.token, key);  // same key, same cart: now it goes through
         CPPUNIT_ASSERT_EQUAL_MESSAGE(retry.describe(), 201L, retry.status);
         CPPUNIT_ASSERT_EQUAL(std::string(""), retry.header("Idempotent-Replayed"));
-        CPPUNIT_ASSERT_EQUAL(4LL, stock_of(http, v[0]).reserved);
+        CPPUNIT_ASSERT_EQUAL(4LL, stock_of(http, cart.variant).reserved);
     }
 
     void sameKeyWhileRunningIs409() {
         Http http;
-        const auto token = new_customer(http);
-        const auto v = new_variants(http, {{"0.00", 10}});
+        const OneLineCart cart(http, 10, 2);
         const auto key = unique("key");
-        add_to_cart(http, token, v[0], 2);
-        RowLock lock({v[0]});
+        RowLock lock({cart.variant});
         // The first request takes the key, then waits for the row the test holds.
         auto first = std::async(std::launch::async, [&] {
             Http own;
-            return checkout(own, token, key);
+            return checkout(own, cart.token, key);
         });
         lock.wait_for_waiter();
         const auto started = std::chrono::steady_clock::now();
-        const auto second = checkout(http, token, key);
+        const auto second = checkout(http, cart.token, key);
         const auto waited = std::chrono::steady_clock::now() - started;
         lock.release();
         const auto done = first.get();
@@ -321,27 +275,25 @@ public:
         CPPUNIT_ASSERT(waited < std::chrono::milliseconds(1000));
         CPPUNIT_ASSERT(str(second.json()["detail"]).find("Idempotency-Key") != std::string::npos);
         CPPUNIT_ASSERT_EQUAL_MESSAGE(done.describe(), 201L, done.status);
-        CPPUNIT_ASSERT_EQUAL(2LL, stock_of(http, v[0]).reserved);
-        const auto replay = checkout(http, token, key);
+        CPPUNIT_ASSERT_EQUAL(2LL, stock_of(http, cart.variant).reserved);
+        const auto replay = checkout(http, cart.token, key);
         CPPUNIT_ASSERT_EQUAL(std::string("true"), replay.header("Idempotent-Replayed"));
         CPPUNIT_ASSERT_EQUAL(done.body, replay.body);
     }
 
     void lockTimeoutIs409WithRetryAfter() {
         Http http;
-        const auto token = new_customer(http);
-        const auto v = new_variants(http, {{"0.00", 10}});
-        add_to_cart(http, token, v[0], 1);
-        RowLock lock({v[0]});
+        const OneLineCart cart(http, 10, 1);
+        RowLock lock({cart.variant});
         const auto started = std::chrono::steady_clock::now();
-        const auto r = checkout(http, token);
+        const auto r = checkout(http, cart.token);
         const auto waited = std::chrono::steady_clock::now() - started;
         lock.release();
         assert_problem(r, 409, "row held past the lock timeout");
         CPPUNIT_ASSERT(!r.header("Retry-After").empty());
         CPPUNIT_ASSERT(waited >= std::chrono::milliseconds(1500));  // the host's lock timeout is 2 s
-        CPPUNIT_ASSERT_EQUAL(0LL, stock_of(http, v[0]).reserved);
-        CPPUNIT_ASSERT_EQUAL(1u, cart_lines(http, token));
+        CPPUNIT_ASSERT_EQUAL(0LL, stock_of(http, cart.variant).reserved);
+        CPPUNIT_ASSERT_EQUAL(1u, cart_lines(http, cart.token));
     }
 
     void concurrentCheckoutsNeverOversell() {
@@ -405,6 +357,28 @@ public:
         }
         CPPUNIT_ASSERT_EQUAL(2LL * kRounds, stock_of(setup, v[0]).reserved);
         CPPUNIT_ASSERT_EQUAL(2LL * kRounds, stock_of(setup, v[1]).reserved);
+    }
+
+private:
+    /// Reserves 3 of a variant with stock 10 and `action`s it ("confirm" or "cancel"): 200 with
+    /// `status`, `stock_after` left in stock and nothing reserved. The reservation is no longer
+    /// ACTIVE, so a second confirm or cancel is 409 and changes nothing.
+    static void assert_finishes_once(const std::string &action, const std::string &status, long long stock_after) {
+        Http http;
+        const auto token = new_customer(http);
+        const auto v = new_variants(http, {{"0.00", 10}});
+        const auto id = reserve(http, token, v[0], 3);
+        CPPUNIT_ASSERT_EQUAL(3LL, stock_of(http, v[0]).reserved);
+        const auto r = http.post(reservation_path(id, action), "", token);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 200L, r.status);
+        CPPUNIT_ASSERT_EQUAL(status, str(r.json()["status"]));
+        const auto s = stock_of(http, v[0]);
+        CPPUNIT_ASSERT_EQUAL(stock_after, s.stock);
+        CPPUNIT_ASSERT_EQUAL(0LL, s.reserved);
+        for (const std::string again : {"confirm", "cancel"})
+            assert_problem(http.post(reservation_path(id, again), "", token), 409, (again + " after " + action).c_str());
+        CPPUNIT_ASSERT_EQUAL(stock_after, stock_of(http, v[0]).stock);
+        CPPUNIT_ASSERT_EQUAL(status, str(http.get(reservation_path(id), token).json()["status"]));
     }
 };
 

@@ -1,5 +1,5 @@
 // Unit tests of the checkout plugin's domain functions and of reservation-release's flags.
-#include "checkout.hpp"
+#include "checkout_domain.hpp"
 #include "release_options.hpp"
 
 #include "shopd/sdk.hpp"
@@ -21,7 +21,8 @@ class CheckoutTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(hashIgnoresLineOrder);
     CPPUNIT_TEST(hashSeesEveryField);
     CPPUNIT_TEST(shortagesNameShortVariantsInIdOrder);
-    CPPUNIT_TEST(shortageProblemCarriesIds);
+    CPPUNIT_TEST(outOfStockCarriesIds);
+    CPPUNIT_TEST(variantIdsKeepOrder);
     CPPUNIT_TEST(totalsAreExact);
     CPPUNIT_TEST(formatsUtcTimes);
     CPPUNIT_TEST(rendersReservation);
@@ -67,18 +68,30 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::size_t(1), shortages({{5, 1, 100}}, {}).size());  // unknown variant
     }
 
-    void shortageProblemCarriesIds() {
-        const auto body = shortage_problem({{4, 2, 1}, {12, 5, 3}});
+    void outOfStockCarriesIds() {
+        const ClientError e = out_of_stock({{4, 2, 1}, {12, 5, 3}});
+        CPPUNIT_ASSERT_EQUAL(400, e.status);
+        const auto body = problem_json(e.status, e.title, e.detail, e.errors, e.members);
+        // The body clients have always received: problem fields, errors.items, then variant_ids.
+        CPPUNIT_ASSERT_EQUAL(
+            std::string("{\"type\":\"about:blank\",\"title\":\"Bad Request\",\"status\":400,"
+                        "\"detail\":\"Insufficient stock; nothing was reserved.\",\"errors\":{\"items\":["
+                        "\"Insufficient stock for variant 4 (requested 2, available 1).\","
+                        "\"Insufficient stock for variant 12 (requested 5, available 3).\"]},"
+                        "\"variant_ids\":[4,12]}"),
+            body);
         rapidjson::Document d;
         d.Parse(body.c_str());
         CPPUNIT_ASSERT(!d.HasParseError());
-        CPPUNIT_ASSERT_EQUAL(400, d["status"].GetInt());
-        CPPUNIT_ASSERT(d["title"].IsString() && d["detail"].IsString() && d["type"].IsString());
         CPPUNIT_ASSERT_EQUAL(2u, d["errors"]["items"].Size());
-        CPPUNIT_ASSERT_EQUAL(std::string("Insufficient stock for variant 4 (requested 2, available 1)."),
-                             std::string(d["errors"]["items"][0].GetString()));
         CPPUNIT_ASSERT_EQUAL(2u, d["variant_ids"].Size());
         CPPUNIT_ASSERT_EQUAL(std::int64_t(12), static_cast<std::int64_t>(d["variant_ids"][1].GetInt64()));
+    }
+
+    void variantIdsKeepOrder() {
+        CPPUNIT_ASSERT(variant_ids_of(std::vector<Line>{}).empty());
+        CPPUNIT_ASSERT(std::vector<std::int64_t>({7, 3}) == variant_ids_of(std::vector<Line>{{7, 2, 100}, {3, 1, 50}}));
+        CPPUNIT_ASSERT(std::vector<std::int64_t>({4}) == variant_ids_of(std::vector<Shortage>{{4, 2, 1}}));
     }
 
     void totalsAreExact() {

@@ -49,18 +49,34 @@ inline void add_to_cart(Http &http, const std::string &token, long long variant,
     CPPUNIT_ASSERT_MESSAGE(r.describe(), r.status == 201 || r.status == 200);
 }
 
+/// A fresh customer with `quantity` units of a fresh variant (`stock` in stock) in the cart: where
+/// the idempotency and locking tests start.
+struct OneLineCart {
+    OneLineCart(Http &http, int stock, int quantity)
+        : token(new_customer(http)), variant(new_variants(http, {{"0.00", stock}})[0]) {
+        add_to_cart(http, token, variant, quantity);
+    }
+    const std::string token;
+    const long long variant;
+};
+
 inline Response checkout(Http &http, const std::string &token, const std::string &key = "") {
     Headers headers;
     if (!key.empty()) headers.emplace_back("Idempotency-Key", key);
     return http.request("POST", "/api/cart/checkout/", "", token, headers);
 }
 
-/// Adds one line and checks out; returns the new reservation's id.
-inline long long reserve(Http &http, const std::string &token, long long variant, int quantity) {
-    add_to_cart(http, token, variant, quantity);
+/// Checks out the cart as it is, which must succeed; returns the new reservation's id.
+inline long long reserve_cart(Http &http, const std::string &token) {
     const auto r = checkout(http, token);
     CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 201L, r.status);
     return r.json()["id"].GetInt64();
+}
+
+/// Adds one line and checks out; returns the new reservation's id.
+inline long long reserve(Http &http, const std::string &token, long long variant, int quantity) {
+    add_to_cart(http, token, variant, quantity);
+    return reserve_cart(http, token);
 }
 
 struct Stock {
@@ -92,10 +108,23 @@ inline std::string db_status(pqxx::connection &db, long long id) {
 }
 
 /// expiry_log rows of one reservation.
-inline long long log_rows(pqxx::connection &db, long long id, const std::string &released_by = "") {
+inline long long log_rows(pqxx::connection &db, long long id) {
     pqxx::nontransaction tx(db);
-    return tx.exec_params1("SELECT count(*) FROM expiry_log WHERE reservation_id = $1 AND ($2 = '' OR released_by = $2)",
-                           id, released_by)[0].as<long long>();
+    return tx.exec_params1("SELECT count(*) FROM expiry_log WHERE reservation_id = $1", id)[0].as<long long>();
+}
+
+/// Asserts reservation `id` was released exactly once, by `released_by` ("checkout" or
+/// "reservation-release"): EXPIRED, and one expiry_log row counting `items` lines of `units` units.
+inline void assert_released(pqxx::connection &db, long long id, const std::string &released_by, int items, int units) {
+    const std::string what = "reservation " + std::to_string(id);
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(what, std::string("EXPIRED"), db_status(db, id));
+    pqxx::nontransaction tx(db);
+    const auto rows =
+        tx.exec_params("SELECT released_by, item_count, unit_count FROM expiry_log WHERE reservation_id = $1", id);
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(what, 1LL, static_cast<long long>(rows.size()));
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(what, released_by, std::string(rows[0][0].c_str()));
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(what, items, rows[0][1].as<int>());
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(what, units, rows[0][2].as<int>());
 }
 
 /// Moves reservations' expiry into the past, as if their TTL had run out.

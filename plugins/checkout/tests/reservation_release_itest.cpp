@@ -60,9 +60,7 @@ public:
         const auto v = new_variants(http, {{"0.00", 50}, {"0.00", 50}});
         add_to_cart(http, token, v[0], 2);
         add_to_cart(http, token, v[1], 3);
-        const auto checkout_r = checkout(http, token);
-        CPPUNIT_ASSERT_EQUAL_MESSAGE(checkout_r.describe(), 201L, checkout_r.status);
-        const long long two_lines = checkout_r.json()["id"].GetInt64();
+        const long long two_lines = reserve_cart(http, token);
         const long long one_line = reserve(http, token, v[0], 4);
         const long long live = reserve(http, token, v[0], 5);
         const long long cancelled = reserve(http, token, v[0], 6);
@@ -76,21 +74,12 @@ public:
         CPPUNIT_ASSERT_EQUAL_MESSAGE(run.output, 0, run.exit_code);
         CPPUNIT_ASSERT(count_in(run, "released") >= 2);
 
-        CPPUNIT_ASSERT_EQUAL(std::string("EXPIRED"), db_status(db, two_lines));
-        CPPUNIT_ASSERT_EQUAL(std::string("EXPIRED"), db_status(db, one_line));
+        assert_released(db, two_lines, "reservation-release", 2, 5);
+        assert_released(db, one_line, "reservation-release", 1, 4);
         CPPUNIT_ASSERT_EQUAL(std::string("ACTIVE"), db_status(db, live));
         CPPUNIT_ASSERT_EQUAL(std::string("CANCELLED"), db_status(db, cancelled));
         CPPUNIT_ASSERT_EQUAL(std::string("CONFIRMED"), db_status(db, confirmed));
-        CPPUNIT_ASSERT_EQUAL(1LL, log_rows(db, two_lines, "reservation-release"));
-        CPPUNIT_ASSERT_EQUAL(1LL, log_rows(db, one_line, "reservation-release"));
         CPPUNIT_ASSERT_EQUAL(0LL, log_rows(db, live) + log_rows(db, cancelled) + log_rows(db, confirmed));
-        {
-            pqxx::nontransaction tx(db);
-            const auto row =
-                tx.exec_params1("SELECT item_count, unit_count FROM expiry_log WHERE reservation_id = $1", two_lines);
-            CPPUNIT_ASSERT_EQUAL(2, row[0].as<int>());
-            CPPUNIT_ASSERT_EQUAL(5, row[1].as<int>());
-        }
 
         const auto s0 = stock_of(http, v[0]), s1 = stock_of(http, v[1]);
         CPPUNIT_ASSERT_EQUAL(5LL, s0.reserved);  // only the live reservation
@@ -100,7 +89,7 @@ public:
 
         // Nothing left of ours: a second run releases none of them again.
         CPPUNIT_ASSERT_EQUAL(0, run_release(db_flag()).exit_code);
-        CPPUNIT_ASSERT_EQUAL(1LL, log_rows(db, two_lines));
+        assert_released(db, two_lines, "reservation-release", 2, 5);
         CPPUNIT_ASSERT_EQUAL(5LL, stock_of(http, v[0]).reserved);
     }
 
@@ -134,9 +123,7 @@ public:
         for (int i = 0; i < kReservations; ++i) {
             add_to_cart(http, token, v[i % 2], 1);
             add_to_cart(http, token, v[(i + 1) % 2], 1);
-            const auto r = checkout(http, token);
-            CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 201L, r.status);
-            ids.push_back(r.json()["id"].GetInt64());
+            ids.push_back(reserve_cart(http, token));
         }
         expire(db, ids);
         const std::string args = db_flag() + " --batch-size 3";
@@ -146,10 +133,7 @@ public:
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r1.output, 0, r1.exit_code);
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r2.output, 0, r2.exit_code);
         CPPUNIT_ASSERT(count_in(r1, "released") + count_in(r2, "released") >= kReservations);
-        for (const auto id : ids) {
-            CPPUNIT_ASSERT_EQUAL(std::string("EXPIRED"), db_status(db, id));
-            CPPUNIT_ASSERT_EQUAL_MESSAGE(std::to_string(id), 1LL, log_rows(db, id, "reservation-release"));
-        }
+        for (const auto id : ids) assert_released(db, id, "reservation-release", 2, 2);
         CPPUNIT_ASSERT_EQUAL(0LL, stock_of(http, v[0]).reserved);
         CPPUNIT_ASSERT_EQUAL(0LL, stock_of(http, v[1]).reserved);
     }

@@ -1,5 +1,5 @@
-// Unit tests of the customers plugin's validation.
-#include "customers.hpp"
+// Unit tests of the customers plugin's validation and rendering.
+#include "customers_domain.hpp"
 
 #include "shopd/json.hpp"
 
@@ -7,12 +7,14 @@
 
 using namespace shopd;
 using shopd::customers::parse_new_customer;
+using shopd::customers::render_created_customer;
 
 class CustomersTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(CustomersTest);
     CPPUNIT_TEST(defaultsToStandardTier);
     CPPUNIT_TEST(acceptsEveryTier);
     CPPUNIT_TEST(rejectsUnknownTierAndBlankName);
+    CPPUNIT_TEST(rendersCreatedCustomerWithToken);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -37,6 +39,12 @@ public:
             CPPUNIT_ASSERT_EQUAL(400, e.status);
             CPPUNIT_ASSERT(e.errors.count("name") && e.errors.count("tier"));
         }
+    }
+
+    void rendersCreatedCustomerWithToken() {
+        const auto c = parse_new_customer(parse_json_object("{\"name\":\"Ann \\\"A\\\"\",\"tier\":\"GOLD\"}"));
+        CPPUNIT_ASSERT_EQUAL(std::string(R"({"id":7,"name":"Ann \"A\"","tier":"GOLD","token":"ab12"})"),
+                             render_created_customer(7, c, "ab12"));
     }
 };
 

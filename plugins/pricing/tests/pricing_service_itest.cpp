@@ -43,10 +43,24 @@ void api_log(int level, const char *plugin, const char *message) {
     std::cerr << "[" << plugin << " log " << level << "] " << message << "\n";
 }
 void api_count_db_error(const char *, const char *) {}
+void api_connection_lost(const shopd_request *, int) {}
 
-const shopd_host_api kHostApi = {sizeof(shopd_host_api), api_set_status, api_add_header, api_set_body,
-                                 api_call_service,        api_config,     api_log,        api_count_db_error,
-                                 {}};
+/// Filled by name, so a field added to the ABI starts as null here instead of shifting the rest.
+shopd_host_api make_host_api() {
+    shopd_host_api api{};
+    api.struct_size = sizeof api;
+    api.set_status = api_set_status;
+    api.add_header = api_add_header;
+    api.set_body = api_set_body;
+    api.call_service = api_call_service;
+    api.config = api_config;
+    api.log = api_log;
+    api.count_db_error = api_count_db_error;
+    api.connection_lost = api_connection_lost;
+    return api;
+}
+
+const shopd_host_api kHostApi = make_host_api();
 
 /// pricing.so loaded once for the whole run.
 struct Plugin {
@@ -168,6 +182,7 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::size_t(1), d->service_count);
         CPPUNIT_ASSERT_EQUAL(std::string("price"), std::string(d->services[0]));
         CPPUNIT_ASSERT(d->serve != nullptr);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), d->required_count);  // pricing calls no other plugin
     }
 
     void seedExampleInCallersTransaction() {

@@ -1,34 +1,66 @@
 // checkout plugin: turns the customer's cart into a reservation (stock held for a TTL) in one
 // transaction, with Idempotency-Key support, and lets the customer read, confirm or cancel it.
-#include "checkout.hpp"
+#include "checkout_domain.hpp"
 #include "release.hpp"
 
-#include "shopd/sdk.hpp"
+#include "shopd/plugin_def.hpp"
 
-#include <cstdio>
-#include <memory>
 #include <optional>
 #include <set>
 
 namespace shopd::checkout {
 namespace {
 
-constexpr const char *kName = "checkout";
-constexpr const char *kVersion = "1.0.0";
-
 /// Longest Idempotency-Key accepted (Stripe's limit); longer -> 400.
 constexpr std::size_t kMaxKeyLength = 255;
 
-/// What init() reads from the host's configuration.
-/// (How long a checkout, confirm or cancel waits for a row lock is the host's job: it sets
-/// lock_timeout from --lock-timeout-ms on every worker connection.)
-struct Settings {
-    /// Seconds a new reservation holds its stock: the host's reservation-ttl.
-    std::string reservation_ttl = "300";
-};
+// ---------------------------------------------------------------------------------------------
+// Options (how long a checkout, confirm or cancel waits for a row lock is the host's job: it sets
+// lock_timeout from --lock-timeout-ms on every worker connection)
+
+constexpr std::int64_t kDefaultReservationTtl = 300;
+constexpr std::int64_t kMaxReservationTtl = 365LL * 24 * 3600;
+
+/// Seconds a new reservation holds its stock: checkout.reservation-ttl (the host maps the older
+/// --reservation-ttl to it). A file-level static, so each loaded generation keeps its own.
+std::int64_t g_reservation_ttl = kDefaultReservationTtl;
+
+void configure(const Settings &settings) {
+    g_reservation_ttl = settings.integer("reservation-ttl", kDefaultReservationTtl, 1, kMaxReservationTtl);
+}
 
 // ---------------------------------------------------------------------------------------------
-// Statements
+// Reading a reservation (every route answers with one)
+
+/// (variant_id, quantity, unit_price) rows as lines.
+std::vector<Line> lines_of(const pqxx::result &rows) {
+    std::vector<Line> out;
+    for (const auto &r : rows) out.push_back({r[0].as<std::int64_t>(), r[1].as<std::int64_t>(), money_column(r[2])});
+    return out;
+}
+
+const Statement kReservation{"checkout.reservation",
+                             "SELECT status, floor(extract(epoch FROM expires_at))::bigint, total "
+                             "FROM reservations WHERE id = $1 AND customer_id = $2"};
+const Statement kReservationItems{"checkout.reservation_items",
+                                  "SELECT variant_id, quantity, unit_price FROM reservation_items "
+                                  "WHERE reservation_id = $1 ORDER BY id"};
+
+/// The caller's reservation `id`; 404 when there is none (another customer's included).
+Reservation load_reservation(pqxx::work &tx, std::int64_t id, std::int64_t customer_id) {
+    const auto rows = exec(tx, kReservation, id, customer_id);
+    if (rows.empty()) throw not_found();
+    Reservation r;
+    r.id = id;
+    r.status = rows[0][0].c_str();
+    r.expires_at = rows[0][1].as<std::int64_t>();
+    r.total = money_column(rows[0][2]);
+    r.items = lines_of(exec(tx, kReservationItems, id));
+    return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checkout
 
 // Idempotency: a transaction-scoped advisory lock on (customer, key) marks "a request with this key
 // is running". pg_try_ never waits, so a concurrent duplicate learns it at once (409) instead of
@@ -57,8 +89,6 @@ const Statement kEmptyCart{"checkout.empty_cart", "DELETE FROM cart_items WHERE 
 const Statement kLockVariants{"checkout.lock_variants",
                               "SELECT id, stock - reserved FROM variants WHERE id = ANY($1::bigint[]) "
                               "ORDER BY id FOR UPDATE"};
-const Statement kAvailable{"checkout.available",
-                           "SELECT id, stock - reserved FROM variants WHERE id = ANY($1::bigint[])"};
 const Statement kAddReserved{"checkout.add_reserved",
                              "UPDATE variants v SET reserved = v.reserved + x.q "
                              "FROM unnest($1::bigint[], $2::integer[]) AS x(id, q) WHERE v.id = x.id"};
@@ -71,73 +101,6 @@ const Statement kInsertItems{"checkout.insert_items",
                              "SELECT $1, x.v, x.q, x.p, x.t "
                              "FROM unnest($2::bigint[], $3::integer[], $4::numeric[], $5::numeric[]) "
                              "WITH ORDINALITY AS x(v, q, p, t, n) ORDER BY x.n"};
-
-const Statement kReservation{"checkout.reservation",
-                             "SELECT status, floor(extract(epoch FROM expires_at))::bigint, total "
-                             "FROM reservations WHERE id = $1 AND customer_id = $2"};
-const Statement kReservationItems{"checkout.reservation_items",
-                                  "SELECT variant_id, quantity, unit_price FROM reservation_items "
-                                  "WHERE reservation_id = $1 ORDER BY id"};
-// The reservation row first, then its variant rows: the same order as the release job.
-const Statement kLockReservation{"checkout.lock_reservation",
-                                 "SELECT status, expires_at > now(), "
-                                 "to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
-                                 "FROM reservations WHERE id = $1 AND customer_id = $2 FOR UPDATE"};
-const Statement kConsumeStock{"checkout.consume_stock",
-                              "UPDATE variants v SET stock = v.stock - g.q, reserved = v.reserved - g.q "
-                              "FROM (SELECT variant_id, sum(quantity)::integer AS q FROM reservation_items "
-                              "WHERE reservation_id = $1 GROUP BY variant_id) g WHERE v.id = g.variant_id"};
-const Statement kReturnReserved{"checkout.return_reserved",
-                                "UPDATE variants v SET reserved = v.reserved - g.q "
-                                "FROM (SELECT variant_id, sum(quantity)::integer AS q FROM reservation_items "
-                                "WHERE reservation_id = $1 GROUP BY variant_id) g WHERE v.id = g.variant_id"};
-const Statement kSetStatus{"checkout.set_status",
-                           "UPDATE reservations SET status = $2, updated_at = now() WHERE id = $1"};
-
-enum Route { CHECKOUT, GET_RESERVATION, CONFIRM, CANCEL };
-
-const shopd_route kRoutes[] = {
-    {"POST", "/api/cart/checkout/", CHECKOUT},
-    {"GET", "/api/reservations/{id}/", GET_RESERVATION},
-    {"POST", "/api/reservations/{id}/confirm/", CONFIRM},
-    {"POST", "/api/reservations/{id}/cancel/", CANCEL},
-};
-
-/// Thrown when lines stay short after releasing expired reservations; its 400 body carries an
-/// extension member (variant_ids) that ClientError cannot, so handle() renders it. Thrown out of
-/// the handler so the transaction rolls back (whatever the release step did included).
-struct OutOfStock : std::runtime_error {
-    explicit OutOfStock(std::vector<Shortage> lines) : std::runtime_error("out of stock"), lines(std::move(lines)) {}
-    std::vector<Shortage> lines;
-};
-
-Cents money_of(const pqxx::field &f) {
-    const auto cents = parse_money(f.c_str());
-    if (!cents) throw std::runtime_error(std::string("unreadable amount from the database: ") + f.c_str());
-    return *cents;
-}
-
-std::vector<Line> lines_of(const pqxx::result &rows) {
-    std::vector<Line> out;
-    for (const auto &r : rows) out.push_back({r[0].as<std::int64_t>(), r[1].as<std::int64_t>(), money_of(r[2])});
-    return out;
-}
-
-/// The caller's reservation `id`; 404 when there is none (another customer's included).
-Reservation load_reservation(pqxx::work &tx, std::int64_t id, std::int64_t customer_id) {
-    const auto rows = exec(tx, kReservation, id, customer_id);
-    if (rows.empty()) throw not_found();
-    Reservation r;
-    r.id = id;
-    r.status = rows[0][0].c_str();
-    r.expires_at = rows[0][1].as<std::int64_t>();
-    r.total = money_of(rows[0][2]);
-    r.items = lines_of(exec(tx, kReservationItems, id));
-    return r;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Checkout
 
 /// An Idempotency-Key already used successfully by this customer.
 struct StoredKey {
@@ -165,41 +128,40 @@ std::pair<std::optional<std::int64_t>, std::vector<Line>> locked_cart(pqxx::work
     return {cart_id, lines_of(exec(tx, kCartLines, cart_id))};
 }
 
-Availability availability_of(const pqxx::result &rows) {
+/// Locks the variant rows (array literal `ids`) in id order and reads what is available of each.
+/// On rows this transaction holds already it returns at once, so it also serves to read them again.
+Availability lock_availability(pqxx::work &tx, const std::string &ids) {
     Availability out;
-    for (const auto &r : rows) out[r[0].as<std::int64_t>()] = r[1].as<std::int64_t>();
+    for (const auto &r : exec(tx, kLockVariants, ids)) out[r[0].as<std::int64_t>()] = r[1].as<std::int64_t>();
     return out;
 }
 
-Ids variant_ids_of(const std::vector<Line> &lines) {
-    Ids out;
-    for (const auto &l : lines) out.push_back(l.variant_id);
-    return out;
+/// Releases the expired reservations holding the short variants, as far as that needs no wait
+/// (see lock_expired_holding); `locked` are the variant rows the checkout holds. Returns how many.
+std::size_t release_expired_holding(pqxx::work &tx, const std::vector<Shortage> &short_lines,
+                                    const Availability &locked) {
+    std::set<std::int64_t> locked_ids;
+    for (const auto &[id, unused] : locked) locked_ids.insert(id);
+    const Ids expired = lock_expired_holding(tx, variant_ids_of(short_lines), locked_ids);
+    return release_locked(tx, expired, kReleasedByCheckout);
 }
 
 /// Locks the lines' variant rows in id order and checks stock; when short, releases the expired
-/// reservations holding the short variants and checks again. Throws OutOfStock if still short.
+/// reservations holding the short variants and checks again. Still short: throws out_of_stock(),
+/// whose 400 leaves the handler only after the pqxx::work has rolled back (release included).
 void lock_and_check_stock(pqxx::work &tx, const std::vector<Line> &lines) {
-    const Ids ids = variant_ids_of(lines);
-    Availability available = availability_of(exec(tx, kLockVariants, pg_array(ids)));
+    const std::string ids = pg_array(variant_ids_of(lines));
+    const Availability available = lock_availability(tx, ids);
     auto short_lines = shortages(lines, available);
     if (short_lines.empty()) return;
-    Ids short_ids;
-    for (const auto &s : short_lines) short_ids.push_back(s.variant_id);
-    std::set<std::int64_t> locked;
-    for (const auto &[id, unused] : available) locked.insert(id);
-    const Ids expired = lock_expired_holding(tx, short_ids, locked);
-    if (release_locked(tx, expired, kReleasedByCheckout) > 0) {
-        available = availability_of(exec(tx, kAvailable, pg_array(ids)));
-        short_lines = shortages(lines, available);
-    }
-    if (!short_lines.empty()) throw OutOfStock(std::move(short_lines));
+    if (release_expired_holding(tx, short_lines, available) > 0)
+        short_lines = shortages(lines, lock_availability(tx, ids));
+    if (!short_lines.empty()) throw out_of_stock(short_lines);
 }
 
 /// Adds the lines to `reserved` and stores the reservation with its items. Returns it as
 /// stored, built from what we wrote rather than read back: two round trips fewer per checkout.
-Reservation create_reservation(pqxx::work &tx, std::int64_t customer_id, const std::vector<Line> &lines,
-                               const Settings &settings) {
+Reservation create_reservation(pqxx::work &tx, std::int64_t customer_id, const std::vector<Line> &lines) {
     Ids quantities;
     std::vector<Cents> prices, totals;
     for (const auto &l : lines) {
@@ -213,7 +175,7 @@ Reservation create_reservation(pqxx::work &tx, std::int64_t customer_id, const s
     r.status = "ACTIVE";
     r.items = lines;
     r.total = total_of(lines);
-    const auto row = exec(tx, kInsertReservation, customer_id, settings.reservation_ttl, format_money(r.total))[0];
+    const auto row = exec(tx, kInsertReservation, customer_id, g_reservation_ttl, format_money(r.total))[0];
     r.id = row[0].as<std::int64_t>();
     r.expires_at = row[1].as<std::int64_t>();
     exec(tx, kInsertItems, r.id, ids, pg_array(quantities), pg_money_array(prices), pg_money_array(totals));
@@ -233,7 +195,8 @@ void replay(const Ctx &ctx, pqxx::work &tx, std::int64_t customer_id, const Stor
     ctx.reply(201, render_reservation(r));
 }
 
-void checkout(const Ctx &ctx, const Settings &settings) {
+/// POST /api/cart/checkout/
+void checkout(const Ctx &ctx) {
     pqxx::work tx(ctx.db());
     const Customer customer = ctx.require_customer(tx);
     const std::string key = ctx.raw().idempotency_key;
@@ -242,7 +205,7 @@ void checkout(const Ctx &ctx, const Settings &settings) {
     if (stored) return replay(ctx, tx, customer.id, *stored, lines);
     if (lines.empty()) throw validation_failed({{"items", {"The cart is empty."}}});
     lock_and_check_stock(tx, lines);
-    const Reservation r = create_reservation(tx, customer.id, lines, settings);
+    const Reservation r = create_reservation(tx, customer.id, lines);
     exec(tx, kEmptyCart, *cart_id);
     if (!key.empty()) exec(tx, kStoreKey, customer.id, key, request_hash(lines), r.id);
     tx.commit();
@@ -252,6 +215,7 @@ void checkout(const Ctx &ctx, const Settings &settings) {
 // ---------------------------------------------------------------------------------------------
 // Reservations
 
+/// GET /api/reservations/{id}/
 void get_reservation(const Ctx &ctx) {
     pqxx::work tx(ctx.db());
     const Customer customer = ctx.require_customer(tx);
@@ -260,9 +224,29 @@ void get_reservation(const Ctx &ctx) {
     ctx.reply(200, render_reservation(r));
 }
 
-/// Moves the caller's ACTIVE, unexpired reservation to `status`, applying `update` to its
+// The reservation row first, then its variant rows: the same order as the release job.
+const Statement kLockReservation{"checkout.lock_reservation",
+                                 "SELECT status, expires_at > now(), "
+                                 "to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+                                 "FROM reservations WHERE id = $1 AND customer_id = $2 FOR UPDATE"};
+const Statement kConsumeStock{"checkout.consume_stock",
+                              "UPDATE variants v SET stock = v.stock - g.q, reserved = v.reserved - g.q "
+                              "FROM (SELECT variant_id, sum(quantity)::integer AS q FROM reservation_items "
+                              "WHERE reservation_id = $1 GROUP BY variant_id) g WHERE v.id = g.variant_id"};
+const Statement kSetStatus{"checkout.set_status",
+                           "UPDATE reservations SET status = $2, updated_at = now() WHERE id = $1"};
+
+/// What finishing a reservation does to its (locked) variant rows.
+using Settle = void (*)(pqxx::work &tx, std::int64_t reservation_id);
+
+/// Confirmed: the units leave stock and reserved alike.
+void consume_stock(pqxx::work &tx, std::int64_t reservation_id) { exec(tx, kConsumeStock, reservation_id); }
+/// Cancelled: the units go back, as when a reservation expires.
+void return_reserved(pqxx::work &tx, std::int64_t reservation_id) { give_back(tx, {reservation_id}); }
+
+/// Moves the caller's ACTIVE, unexpired reservation to `status`, applying `settle` to its
 /// variant rows; 409 when it is not ACTIVE or has expired (nothing changes then).
-void finish(const Ctx &ctx, const char *status, const Statement &update) {
+void finish(const Ctx &ctx, const char *status, Settle settle) {
     pqxx::work tx(ctx.db());
     const Customer customer = ctx.require_customer(tx);
     const auto id = ctx.id_param(0);
@@ -273,78 +257,29 @@ void finish(const Ctx &ctx, const char *status, const Statement &update) {
     if (!rows[0][1].as<bool>())
         throw conflict(std::string("The reservation expired at ") + rows[0][2].c_str() + ".");
     lock_variants_of(tx, {id});
-    exec(tx, update, id);
+    settle(tx, id);
     exec(tx, kSetStatus, id, status);
     const Reservation r = load_reservation(tx, id, customer.id);
     tx.commit();
     ctx.reply(200, render_reservation(r));
 }
 
-// ---------------------------------------------------------------------------------------------
-// Plugin edge
+/// POST /api/reservations/{id}/confirm/
+void confirm(const Ctx &ctx) { finish(ctx, "CONFIRMED", consume_stock); }
+/// POST /api/reservations/{id}/cancel/
+void cancel(const Ctx &ctx) { finish(ctx, "CANCELLED", return_reserved); }
 
-/// Sends a ready-made problem+json body (the shortage problem with its extension member).
-void reply_raw_problem(const shopd_request *req, shopd_response *resp, int status, const std::string &body) {
-    req->host->set_status(resp, status);
-    req->host->set_body(resp, "application/problem+json", body.data(), body.size());
-}
-
-/// A whole number config value in [1, max], or an error message.
-bool read_setting(const shopd_host_api *host, const char *key, std::int64_t max, std::string &out, char *err,
-                  size_t err_len) {
-    const char *value = host->config(key);
-    if (!value) return true;
-    if (!parse_int(value, 1, max)) {
-        std::snprintf(err, err_len, "%s must be a positive whole number, not \"%s\"", key, value);
-        return false;
-    }
-    out = value;
-    return true;
-}
-
-int init(const shopd_host_api *host, void **state, char *err, size_t err_len) {
-    try {
-        auto settings = std::make_unique<Settings>();
-        if (!read_setting(host, "reservation-ttl", 365LL * 24 * 3600, settings->reservation_ttl, err, err_len))
-            return 1;
-        *state = settings.release();
-        return 0;
-    } catch (const std::exception &e) {  // nothing may cross the C ABI
-        std::snprintf(err, err_len, "%s", e.what());
-        return 1;
-    }
-}
-
-void handle(void *state, int route, const shopd_request *req, shopd_response *resp) {
-    const Ctx ctx(kName, req, resp);
-    const auto &settings = *static_cast<const Settings *>(state);
-    run_guarded(ctx, [&] {
-        switch (route) {
-        case CHECKOUT:
-            try {
-                return checkout(ctx, settings);
-            } catch (const OutOfStock &e) {  // the transaction is already rolled back here
-                return reply_raw_problem(req, resp, 400, shortage_problem(e.lines));
-            }
-        case GET_RESERVATION: return get_reservation(ctx);
-        case CONFIRM: return finish(ctx, "CONFIRMED", kConsumeStock);
-        case CANCEL: return finish(ctx, "CANCELLED", kReturnReserved);
-        }
-        throw not_found();
-    });
-}
-
-void shutdown(void *state) { delete static_cast<Settings *>(state); }
+const PluginDef kPlugin{"checkout", "1.0.0",
+                        {{"POST", "/api/cart/checkout/", checkout},
+                         {"GET", "/api/reservations/{id}/", get_reservation},
+                         {"POST", "/api/reservations/{id}/confirm/", confirm},
+                         {"POST", "/api/reservations/{id}/cancel/", cancel}},
+                        {},         // services offered
+                        {},         // services required
+                        configure,  // checkout.reservation-ttl
+                        nullptr};   // nothing to shut down
 
 }  // namespace
 }  // namespace shopd::checkout
 
-extern "C" SHOPD_EXPORT const shopd_plugin *checkout_shopd_plugin(void) {
-    using namespace shopd::checkout;
-    static const shopd_plugin descriptor = {
-        sizeof(shopd_plugin), SHOPD_PLUGIN_ABI_VERSION, SHOPD_BUILD_SIGNATURE, kName, kVersion,
-        kRoutes, sizeof kRoutes / sizeof kRoutes[0],
-        nullptr, 0,
-        init, handle, nullptr, shutdown, {}};
-    return &descriptor;
-}
+SHOPD_PLUGIN(checkout, shopd::checkout::kPlugin)

@@ -1,5 +1,5 @@
 // catalog plugin: pure domain functions: slugs, query-parameter and body validation, rendering.
-#include "catalog.hpp"
+#include "catalog_domain.hpp"
 
 namespace shopd::catalog {
 namespace {
@@ -11,6 +11,26 @@ bool is_ascii_alnum(unsigned char c) { return (c >= '0' && c <= '9') || (c >= 'a
 
 ClientError query_error(const char *param, std::string message) {
     return validation_failed({{param, {std::move(message)}}});
+}
+
+// One "key": value member each, so a writer reads as the list of its fields.
+void put_member(JsonWriter &w, std::string_view key, std::int64_t n) {
+    put_key(w, key);
+    w.Int64(n);
+}
+void put_member(JsonWriter &w, std::string_view key, std::string_view text) {
+    put_key(w, key);
+    put_string(w, text);
+}
+void put_member(JsonWriter &w, std::string_view key, const std::optional<std::int64_t> &n) {
+    put_key(w, key);
+    if (n) w.Int64(*n);
+    else w.Null();
+}
+// Cents is an int64 too: money needs its own name to leave as a two-decimal string.
+void put_money_member(JsonWriter &w, std::string_view key, Cents cents) {
+    put_key(w, key);
+    put_money(w, cents);
 }
 
 /// Reads one variant object; its errors are keyed with `prefix` ("variants[0]." or "").
@@ -162,7 +182,7 @@ NewProduct parse_new_product(const rapidjson::Value &body) {
     const rapidjson::Value *variants = f.array("variants", false);
     FieldErrors errors = f.errors();
     if (variants) read_variants(*variants, base_price, p, errors);
-    if (!errors.empty()) throw validation_failed(std::move(errors));
+    throw_field_errors(std::move(errors));
     return p;
 }
 
@@ -172,7 +192,7 @@ NewStandaloneVariant parse_new_variant(const rapidjson::Value &body) {
     const auto product = f.id("product_id", true);
     FieldErrors errors = f.errors();
     auto v = read_variant(body, "", errors);
-    if (!errors.empty()) throw validation_failed(std::move(errors));
+    throw_field_errors(std::move(errors));
     out.product_id = *product;
     out.variant = std::move(*v);
     return out;
@@ -189,53 +209,39 @@ void check_variant_price(Cents base_price, Cents price_delta, const std::string 
     if (base_price + price_delta < 0) errors[field].push_back("base_price + price_delta must not be negative.");
 }
 
+void throw_field_errors(FieldErrors errors) {
+    if (!errors.empty()) throw validation_failed(std::move(errors));
+}
+
 void write_category(JsonWriter &w, const Category &c) {
     w.StartObject();
-    put_key(w, "id");
-    w.Int64(c.id);
-    put_key(w, "name");
-    put_string(w, c.name);
-    put_key(w, "slug");
-    put_string(w, c.slug);
-    put_key(w, "parent_id");
-    if (c.parent_id) w.Int64(*c.parent_id);
-    else w.Null();
+    put_member(w, "id", c.id);
+    put_member(w, "name", c.name);
+    put_member(w, "slug", c.slug);
+    put_member(w, "parent_id", c.parent_id);
     w.EndObject();
 }
 
 void write_variant(JsonWriter &w, const Variant &v) {
     w.StartObject();
-    put_key(w, "id");
-    w.Int64(v.id);
-    put_key(w, "product_id");
-    w.Int64(v.product_id);
-    put_key(w, "sku");
-    put_string(w, v.sku);
-    put_key(w, "name");
-    put_string(w, v.name);
-    put_key(w, "price_delta");
-    put_money(w, v.price_delta);
-    put_key(w, "stock");
-    w.Int64(v.stock);
-    put_key(w, "reserved");
-    w.Int64(v.reserved);
-    put_key(w, "available");
-    w.Int64(v.stock - v.reserved);
+    put_member(w, "id", v.id);
+    put_member(w, "product_id", v.product_id);
+    put_member(w, "sku", v.sku);
+    put_member(w, "name", v.name);
+    put_money_member(w, "price_delta", v.price_delta);
+    put_member(w, "stock", v.stock);
+    put_member(w, "reserved", v.reserved);
+    put_member(w, "available", v.stock - v.reserved);
     w.EndObject();
 }
 
 void write_product(JsonWriter &w, const Product &p) {
     w.StartObject();
-    put_key(w, "id");
-    w.Int64(p.id);
-    put_key(w, "name");
-    put_string(w, p.name);
-    put_key(w, "description");
-    put_string(w, p.description);
-    put_key(w, "category_id");
-    w.Int64(p.category_id);
-    put_key(w, "base_price");
-    put_money(w, p.base_price);
+    put_member(w, "id", p.id);
+    put_member(w, "name", p.name);
+    put_member(w, "description", p.description);
+    put_member(w, "category_id", p.category_id);
+    put_money_member(w, "base_price", p.base_price);
     put_key(w, "variants");
     w.StartArray();
     for (const auto &v : p.variants) write_variant(w, v);

@@ -2,6 +2,7 @@
 // shortages, reservation JSON, times) — no database here.
 #pragma once
 
+#include "shopd/http.hpp"
 #include "shopd/json.hpp"
 #include "shopd/money.hpp"
 
@@ -19,6 +20,14 @@ struct Line {
     Cents unit_price = 0;
     Cents line_total() const { return unit_price * quantity; }
 };
+
+/// The variant ids of lines (or of shortages), in their order.
+template <class WithVariant>
+std::vector<std::int64_t> variant_ids_of(const std::vector<WithVariant> &items) {
+    std::vector<std::int64_t> out;
+    for (const auto &item : items) out.push_back(item.variant_id);
+    return out;
+}
 
 /// Sum of the line totals.
 Cents total_of(const std::vector<Line> &lines);
@@ -47,9 +56,9 @@ using Availability = std::map<std::int64_t, std::int64_t>;
 std::vector<Shortage> shortages(const std::vector<Line> &lines, const Availability &available);
 /// "Insufficient stock for variant 12 (requested 5, available 3)."
 std::string shortage_message(const Shortage &s);
-/// The 400 problem body: the usual problem fields, errors.items with one message per short
-/// line, and "variant_ids" so clients need not parse messages.
-std::string shortage_problem(const std::vector<Shortage> &short_lines);
+/// The 400 a checkout short of stock answers: errors.items with one message per short line, and
+/// the extension member "variant_ids" so clients need not parse messages.
+ClientError out_of_stock(const std::vector<Shortage> &short_lines);
 
 /// A PostgreSQL array literal of ids, "{1,2,3}": libpqxx 6.4 cannot bind a vector, so arrays
 /// travel as text and the SQL casts them ($1::bigint[]).

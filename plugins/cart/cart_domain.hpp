@@ -1,4 +1,5 @@
-// cart plugin: domain functions shared with its unit tests (validation, totals, JSON).
+// cart plugin: the cart's pure logic, shared with its unit tests (validation, totals, JSON, and
+// how a failed price is answered).
 #pragma once
 
 #include "shopd/json.hpp"
@@ -10,9 +11,6 @@
 #include <vector>
 
 namespace shopd::cart {
-
-/// Largest quantity of one line (the pricing contract's bound).
-constexpr std::int64_t kMaxQuantity = 10000;
 
 /// A POST /api/cart/items/ body: a variant, or a product that has exactly one variant.
 struct AddItem {
@@ -42,5 +40,12 @@ std::string render_cart(std::int64_t cart_id, const std::vector<Line> &lines);
 
 /// Reads unit_price from a pricing service reply body; nullopt if it is not a valid reply.
 std::optional<Cents> unit_price_from_reply(const std::string &body);
+
+/// What the cart answers when the price service answered `service_status` instead of 200.
+/// A 409 (lock or serialization conflict) or 503 (database down) is passed through, with its
+/// Retry-After, because the same request can succeed later; any other server fault of the
+/// service is a 503 as well. Everything else (400, 404: the service refused this variant or
+/// quantity) means the item cannot be priced: 400.
+int unpriced_status(int service_status);
 
 }  // namespace shopd::cart

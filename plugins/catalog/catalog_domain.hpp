@@ -43,7 +43,6 @@ std::string first_free_slug(const std::string &base, const std::set<std::string>
 /// would refuse them.
 bool valid_utf8(std::string_view s);
 
-
 // ---------------------------------------------------------------------------------------------
 // List queries
 
@@ -106,6 +105,10 @@ std::int64_t parse_inventory(const rapidjson::Value &body);
 /// Records an error on `field` when base_price + price_delta would be negative.
 void check_variant_price(Cents base_price, Cents price_delta, const std::string &field, FieldErrors &errors);
 
+/// Throws the 400 listing `errors`, if there are any: for checks whose errors are gathered
+/// across several readers (a product and its variants, a body and the database).
+void throw_field_errors(FieldErrors errors);
+
 // ---------------------------------------------------------------------------------------------
 // Responses
 
@@ -139,6 +142,5 @@ void write_category(JsonWriter &w, const Category &c);
 /// Includes "available" = stock - reserved.
 void write_variant(JsonWriter &w, const Variant &v);
 void write_product(JsonWriter &w, const Product &p);
-
 
 }  // namespace shopd::catalog

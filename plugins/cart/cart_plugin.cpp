@@ -1,57 +1,26 @@
 // cart plugin: the customer's cart. Each line keeps a price snapshot taken from the "price"
 // service (served by whichever pricing plugin is loaded) at the customer's tier and the line's
 // quantity, so later rule changes never alter a line already in the cart.
-#include "cart.hpp"
+#include "cart_domain.hpp"
 
+#include "shopd/commerce.hpp"
+#include "shopd/plugin_def.hpp"
 #include "shopd/sdk.hpp"
+
+#include <stdexcept>
 
 namespace shopd::cart {
 namespace {
 
-constexpr const char *kName = "cart";
-constexpr const char *kVersion = "1.0.0";
+/// The service pricing each line; the host refuses the cart while no plugin offers it.
+constexpr const char *kPriceService = "price";
 
-// Creating the cart lazily keeps customers free of a cart row until they use one.
-const Statement kEnsureCart{"cart.ensure_cart",
-                            "INSERT INTO carts (customer_id) VALUES ($1) ON CONFLICT (customer_id) DO NOTHING"};
-const Statement kFindCart{"cart.find_cart", "SELECT id FROM carts WHERE customer_id = $1"};
-// Writers lock the cart row: concurrent adds of one customer run one after the other, so the
-// merged quantity and its price snapshot are computed from the latest line. The upsert creates
-// the cart if needed and, through DO UPDATE, locks it: one round trip.
-const Statement kLockCart{"cart.lock_cart",
-                          "INSERT INTO carts (customer_id) VALUES ($1) "
-                          "ON CONFLICT (customer_id) DO UPDATE SET updated_at = now() RETURNING id"};
-const Statement kLines{"cart.lines",
-                       "SELECT ci.id, ci.variant_id, v.product_id, ci.quantity, ci.unit_price "
-                       "FROM cart_items ci JOIN variants v ON v.id = ci.variant_id "
-                       "WHERE ci.cart_id = $1 ORDER BY ci.id"};
-const Statement kLine{"cart.line",
-                      "SELECT ci.id, ci.variant_id, v.product_id, ci.quantity, ci.unit_price "
-                      "FROM cart_items ci JOIN variants v ON v.id = ci.variant_id "
-                      "WHERE ci.id = $1 AND ci.cart_id = $2"};
-const Statement kLineForVariant{"cart.line_for_variant",
-                                "SELECT quantity FROM cart_items WHERE cart_id = $1 AND variant_id = $2"};
-const Statement kVariant{"cart.variant", "SELECT product_id, stock - reserved FROM variants WHERE id = $1"};
-const Statement kProductVariants{"cart.product_variants",
-                                 "SELECT id FROM variants WHERE product_id = $1 ORDER BY id LIMIT 2"};
-const Statement kUpsertLine{"cart.upsert_line",
-                            "INSERT INTO cart_items (cart_id, variant_id, quantity, unit_price) "
-                            "VALUES ($1, $2, $3, $4::numeric) "
-                            "ON CONFLICT (cart_id, variant_id) DO UPDATE "
-                            "SET quantity = EXCLUDED.quantity, unit_price = EXCLUDED.unit_price "
-                            "RETURNING id"};
-const Statement kUpdateLine{"cart.update_line",
-                            "UPDATE cart_items SET quantity = $2, unit_price = $3::numeric WHERE id = $1"};
-const Statement kDeleteLine{"cart.delete_line", "DELETE FROM cart_items WHERE id = $1 AND cart_id = $2"};
+// ---- reads and locks shared by the handlers ---------------------------------------------------
 
-enum Route { GET_CART, ADD_ITEM, UPDATE_ITEM, DELETE_ITEM };
-
-const shopd_route kRoutes[] = {
-    {"GET", "/api/cart/", GET_CART},
-    {"POST", "/api/cart/items/", ADD_ITEM},
-    {"PATCH", "/api/cart/items/{id}/", UPDATE_ITEM},
-    {"DELETE", "/api/cart/items/{id}/", DELETE_ITEM},
-};
+// A line with its product: the columns line_from_row reads.
+#define CART_LINE_SELECT                                                      \
+    "SELECT ci.id, ci.variant_id, v.product_id, ci.quantity, ci.unit_price " \
+    "FROM cart_items ci JOIN variants v ON v.id = ci.variant_id "
 
 Line line_from_row(const pqxx::row &r) {
     Line l;
@@ -59,13 +28,22 @@ Line line_from_row(const pqxx::row &r) {
     l.variant_id = r[1].as<std::int64_t>();
     l.product_id = r[2].as<std::int64_t>();
     l.quantity = r[3].as<std::int64_t>();
-    l.unit_price = parse_money(r[4].c_str()).value_or(0);
+    l.unit_price = money_column(r[4]);
     return l;
 }
+
+// Writers lock the cart row: concurrent adds of one customer run one after the other, so the
+// merged quantity and its price snapshot are computed from the latest line. The upsert creates
+// the cart if needed and, through DO UPDATE, locks it: one round trip.
+const Statement kLockCart{"cart.lock_cart",
+                          "INSERT INTO carts (customer_id) VALUES ($1) "
+                          "ON CONFLICT (customer_id) DO UPDATE SET updated_at = now() RETURNING id"};
 
 std::int64_t locked_cart_id(pqxx::work &tx, std::int64_t customer_id) {
     return exec(tx, kLockCart, customer_id)[0][0].as<std::int64_t>();
 }
+
+const Statement kVariant{"cart.variant", "SELECT product_id, stock - reserved FROM variants WHERE id = $1"};
 
 struct VariantStock {
     std::int64_t product_id = 0;
@@ -79,19 +57,20 @@ VariantStock variant_stock(pqxx::work &tx, std::int64_t variant_id) {
     return {rows[0][0].as<std::int64_t>(), rows[0][1].as<std::int64_t>()};
 }
 
-/// The only variant of a product; 400 when the product is unknown or has several variants.
-std::int64_t sole_variant(pqxx::work &tx, std::int64_t product_id) {
-    const auto rows = exec(tx, kProductVariants, product_id);
-    if (rows.empty()) throw validation_failed({{"product_id", {"Unknown product " + std::to_string(product_id) + "."}}});
-    if (rows.size() > 1)
-        throw validation_failed({{"product_id", {"This product has several variants; give variant_id."}}});
-    return rows[0][0].as<std::int64_t>();
-}
-
 void require_available(std::int64_t quantity, std::int64_t available) {
     if (quantity > available)
         throw validation_failed(
             {{"quantity", {"Only " + std::to_string(available < 0 ? 0 : available) + " available."}}});
+}
+
+/// The error answering a price service reply other than 200. Its 409 and 503 pass through with
+/// their Retry-After, so the client knows to retry (see unpriced_status).
+ClientError unpriced(const ServiceReply &reply) {
+    const int status = unpriced_status(reply.status);
+    ClientError error(status, status_title(status), "The item could not be priced.");
+    const std::string retry_after = reply.header("Retry-After");
+    if (status == reply.status && !retry_after.empty()) error.with_header("Retry-After", retry_after);
+    return error;
 }
 
 /// Asks the pricing service for the unit price of `quantity` units at the customer's tier.
@@ -107,13 +86,14 @@ Cents price_snapshot(const Ctx &ctx, pqxx::work &tx, const Customer &customer, s
         put_string(w, customer.tier);
         w.EndObject();
     });
-    const auto reply = ctx.call_service(tx, "price", input);
+    const auto reply = ctx.call_service(tx, kPriceService, input);
+    // The host checks for the service when it loads the cart; a later reload may still leave
+    // none, and then the client should retry rather than see a 500.
     if (!reply)
         throw ClientError(503, "Service Unavailable", "No pricing plugin is loaded.").with_header("Retry-After", "1");
     if (reply->status != 200) {
         ctx.log(1, "price service answered " + std::to_string(reply->status) + ": " + reply->body);
-        throw ClientError(reply->status >= 500 ? 503 : 400, status_title(reply->status >= 500 ? 503 : 400),
-                          "The item could not be priced.");
+        throw unpriced(*reply);
     }
     const auto unit = unit_price_from_reply(reply->body);
     if (!unit) throw std::runtime_error("price service returned no unit_price: " + reply->body);
@@ -124,6 +104,14 @@ std::string render_line(const Line &line) {
     return render_json([&](JsonWriter &w) { write_line(w, line); });
 }
 
+// ---- GET /api/cart/ -----------------------------------------------------------------------------
+
+// Creating the cart lazily keeps customers free of a cart row until they use one.
+const Statement kEnsureCart{"cart.ensure_cart",
+                            "INSERT INTO carts (customer_id) VALUES ($1) ON CONFLICT (customer_id) DO NOTHING"};
+const Statement kFindCart{"cart.find_cart", "SELECT id FROM carts WHERE customer_id = $1"};
+const Statement kLines{"cart.lines", CART_LINE_SELECT "WHERE ci.cart_id = $1 ORDER BY ci.id"};
+
 void get_cart(const Ctx &ctx) {
     pqxx::work tx(ctx.db());
     const Customer customer = ctx.require_customer(tx);
@@ -133,6 +121,28 @@ void get_cart(const Ctx &ctx) {
     for (const auto &row : exec(tx, kLines, cart_id)) lines.push_back(line_from_row(row));
     tx.commit();
     ctx.reply(200, render_cart(cart_id, lines));
+}
+
+// ---- POST /api/cart/items/ ----------------------------------------------------------------------
+
+const Statement kProductVariants{"cart.product_variants",
+                                 "SELECT id FROM variants WHERE product_id = $1 ORDER BY id LIMIT 2"};
+const Statement kLineForVariant{"cart.line_for_variant",
+                                "SELECT quantity FROM cart_items WHERE cart_id = $1 AND variant_id = $2"};
+const Statement kUpsertLine{"cart.upsert_line",
+                            "INSERT INTO cart_items (cart_id, variant_id, quantity, unit_price) "
+                            "VALUES ($1, $2, $3, $4::numeric) "
+                            "ON CONFLICT (cart_id, variant_id) DO UPDATE "
+                            "SET quantity = EXCLUDED.quantity, unit_price = EXCLUDED.unit_price "
+                            "RETURNING id"};
+
+/// The only variant of a product; 400 when the product is unknown or has several variants.
+std::int64_t sole_variant(pqxx::work &tx, std::int64_t product_id) {
+    const auto rows = exec(tx, kProductVariants, product_id);
+    if (rows.empty()) throw validation_failed({{"product_id", {"Unknown product " + std::to_string(product_id) + "."}}});
+    if (rows.size() > 1)
+        throw validation_failed({{"product_id", {"This product has several variants; give variant_id."}}});
+    return rows[0][0].as<std::int64_t>();
 }
 
 void add_item(const Ctx &ctx) {
@@ -158,6 +168,12 @@ void add_item(const Ctx &ctx) {
     ctx.reply(existing.empty() ? 201 : 200, render_line(line));
 }
 
+// ---- PATCH /api/cart/items/{id}/ ----------------------------------------------------------------
+
+const Statement kLine{"cart.line", CART_LINE_SELECT "WHERE ci.id = $1 AND ci.cart_id = $2"};
+const Statement kUpdateLine{"cart.update_line",
+                            "UPDATE cart_items SET quantity = $2, unit_price = $3::numeric WHERE id = $1"};
+
 void update_item(const Ctx &ctx) {
     pqxx::work tx(ctx.db());
     const Customer customer = ctx.require_customer(tx);
@@ -176,6 +192,10 @@ void update_item(const Ctx &ctx) {
     ctx.reply(200, render_line(line));
 }
 
+// ---- DELETE /api/cart/items/{id}/ ---------------------------------------------------------------
+
+const Statement kDeleteLine{"cart.delete_line", "DELETE FROM cart_items WHERE id = $1 AND cart_id = $2"};
+
 void delete_item(const Ctx &ctx) {
     pqxx::work tx(ctx.db());
     const Customer customer = ctx.require_customer(tx);
@@ -186,28 +206,16 @@ void delete_item(const Ctx &ctx) {
     ctx.reply_empty(204);
 }
 
-void handle(void *, int route, const shopd_request *req, shopd_response *resp) {
-    const Ctx ctx(kName, req, resp);
-    run_guarded(ctx, [&] {
-        switch (route) {
-        case GET_CART: return get_cart(ctx);
-        case ADD_ITEM: return add_item(ctx);
-        case UPDATE_ITEM: return update_item(ctx);
-        case DELETE_ITEM: return delete_item(ctx);
-        }
-        throw not_found();
-    });
-}
-
 }  // namespace
+
+const PluginDef kPlugin{"cart", "1.0.0",
+                        {{"GET", "/api/cart/", get_cart},
+                         {"POST", "/api/cart/items/", add_item},
+                         {"PATCH", "/api/cart/items/{id}/", update_item},
+                         {"DELETE", "/api/cart/items/{id}/", delete_item}},
+                        {},
+                        {kPriceService}};
+
 }  // namespace shopd::cart
 
-extern "C" SHOPD_EXPORT const shopd_plugin *cart_shopd_plugin(void) {
-    using namespace shopd::cart;
-    static const shopd_plugin descriptor = {
-        sizeof(shopd_plugin), SHOPD_PLUGIN_ABI_VERSION, SHOPD_BUILD_SIGNATURE, kName, kVersion,
-        kRoutes, sizeof kRoutes / sizeof kRoutes[0],
-        nullptr, 0,
-        shopd::stateless_init, handle, nullptr, shopd::stateless_shutdown, {}};
-    return &descriptor;
-}
+SHOPD_PLUGIN(cart, shopd::cart::kPlugin)

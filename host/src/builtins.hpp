@@ -1,0 +1,40 @@
+// The host's own routes, answered without a plugin: /healthz, /readyz, /metrics and the plugin
+// admin endpoints.
+#pragma once
+
+#include "config.hpp"
+#include "fcgi_io.hpp"
+#include "metrics.hpp"
+#include "plugins.hpp"
+#include "worker_db.hpp"
+
+#include <string>
+
+namespace shopd::host {
+
+/// Whether `given` is the configured admin token (constant-time; never true when none is set).
+bool is_admin_token(const std::string &given, const Config &config);
+
+class Builtins {
+public:
+    Builtins(const Config &config, PluginRegistry &registry, Metrics &metrics)
+        : config_(config), registry_(registry), metrics_(metrics) {}
+
+    /// Serves the request if its path is a built-in one (setting `route` for metrics); returns
+    /// false otherwise.
+    bool serve(const Incoming &in, WorkerDb &db, shopd_response &resp, std::string &route);
+
+private:
+    void healthz(const Incoming &, WorkerDb &, shopd_response &resp);
+    void readyz(const Incoming &, WorkerDb &db, shopd_response &resp);
+    void metrics(const Incoming &, WorkerDb &, shopd_response &resp);
+    void list_plugins(const Incoming &in, WorkerDb &, shopd_response &resp);
+    void reload_plugins(const Incoming &in, WorkerDb &, shopd_response &resp);
+    bool require_admin(const Incoming &in, shopd_response &resp);
+
+    const Config &config_;
+    PluginRegistry &registry_;
+    Metrics &metrics_;
+};
+
+}  // namespace shopd::host

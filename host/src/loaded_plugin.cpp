@@ -1,0 +1,77 @@
+// One loaded plugin generation: the guarded calls into its code, and its end (shutdown, dlclose).
+#include "plugins.hpp"
+
+#include "log.hpp"
+#include "response.hpp"
+
+#include <dlfcn.h>
+
+#include <exception>
+
+namespace shopd::host {
+
+LoadedPlugin::LoadedPlugin(std::string name_, std::string path_, FileIdentity id, void *dl, const shopd_plugin *d)
+    : name(std::move(name_)), path(std::move(path_)), identity(id), desc(d), dl_(dl) {}
+
+LoadedPlugin::~LoadedPlugin() {
+    try {
+        if (initialised_ && desc->shutdown) desc->shutdown(state_);
+    } catch (...) {
+        log_line(2, name, "exception escaped shutdown()");
+    }
+    dlclose(dl_);
+}
+
+std::string describe_current_exception() {
+    try {
+        throw;
+    } catch (const std::exception &e) {
+        return e.what();
+    } catch (...) {
+        return "a non-standard exception";
+    }
+}
+
+namespace {
+void fail_call(const std::string &plugin, const char *what, const shopd_request &req, shopd_response &resp) {
+    log_line(2, plugin, std::string("exception escaped ") + what + " (request " + req.request_id +
+                            "): " + describe_current_exception());
+    resp = shopd_response{};
+    set_problem(resp, 500, "The server failed to complete the request.");
+}
+}  // namespace
+
+bool LoadedPlugin::init(const shopd_host_api *api, std::string &error) {
+    char reason[512] = "";
+    try {
+        if (desc->init(api, &state_, reason, sizeof reason) != 0) {
+            error = std::string("init failed: ") + reason;
+            return false;
+        }
+    } catch (...) {
+        error = "init threw: " + describe_current_exception();
+        return false;
+    }
+    initialised_ = true;
+    return true;
+}
+
+void LoadedPlugin::handle(int route_id, const shopd_request &req, shopd_response &resp) const noexcept {
+    try {
+        desc->handle(state_, route_id, &req, &resp);
+    } catch (...) {
+        fail_call(name, "handle()", req, resp);
+    }
+    if (resp.status == 0) set_problem(resp, 500, "The handler produced no response.");
+}
+
+void LoadedPlugin::serve(const char *service, const shopd_request &req, shopd_response &resp) const noexcept {
+    try {
+        desc->serve(state_, service, &req, &resp);
+    } catch (...) {
+        fail_call(name, "serve()", req, resp);
+    }
+    if (resp.status == 0) set_problem(resp, 500, "The service produced no response.");
+}
+
+}  // namespace shopd::host

@@ -1,0 +1,24 @@
+// The response a request builds up: filled by the host's own routes directly and by plugins
+// through shopd_host_api (to them it is opaque).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+struct shopd_response {
+    int status = 0;
+    std::string content_type;
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+};
+
+namespace shopd::host {
+
+/// An RFC 9457 problem; the title defaults to the status's standard one.
+void set_problem(shopd_response &resp, int status, std::string_view detail, std::string_view title = {});
+/// A JSON body with `status`.
+void set_json(shopd_response &resp, int status, std::string body);
+
+}  // namespace shopd::host
