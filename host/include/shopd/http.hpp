@@ -25,9 +25,9 @@ using ProblemMembers = std::vector<std::pair<std::string, ProblemValue>>;
 /// an RFC 9457 problem+json response with this status. Never used for server faults.
 class ClientError : public std::runtime_error {
 public:
-    ClientError(int status, std::string title, std::string detail, FieldErrors errors = {})
-        : std::runtime_error(detail), status(status), title(std::move(title)),
-          detail(std::move(detail)), errors(std::move(errors)) {}
+    ClientError(int status_, std::string title_, std::string detail_, FieldErrors errors_ = {})
+        : std::runtime_error(detail_), status(status_), title(std::move(title_)),
+          detail(std::move(detail_)), errors(std::move(errors_)) {}
 
     ClientError &with_header(std::string name, std::string value) {
         headers.emplace_back(std::move(name), std::move(value));
