@@ -35,7 +35,8 @@ public:
     ~Client() { curl_easy_cleanup(curl_); }
 
     /// POSTs a JSON body (empty: none); returns the status and fills `body`.
-    long post(const std::string &path, const std::string &json, const std::string &token, std::string &body) {
+    long post(const std::string &path, const std::string &json, const std::string &token,
+              std::string &body) {
         body.clear();
         curl_easy_reset(curl_);
         const std::string url = base_ + path;
@@ -70,18 +71,22 @@ rapidjson::Document parse(const std::string &body) {
 }
 
 /// Creates a category and a product with `count` variants of ample stock; returns variant ids.
-std::vector<long long> make_variants(Client &admin, const std::string &token, int count, const std::string &tag) {
+std::vector<long long> make_variants(Client &admin, const std::string &token, int count,
+                                     const std::string &tag) {
     std::string body;
     if (admin.post("/api/categories/", "{\"name\":\"bench-" + tag + "\"}", token, body) != 201)
         throw std::runtime_error("category: " + body);
     const auto category = parse(body)["id"].GetInt64();
-    std::string product = "{\"name\":\"bench-" + tag + "\",\"category_id\":" + std::to_string(category) +
+    std::string product = "{\"name\":\"bench-" + tag +
+                          "\",\"category_id\":" + std::to_string(category) +
                           ",\"base_price\":\"10.00\",\"variants\":[";
     for (int i = 0; i < count; ++i)
-        product += (i ? "," : "") + std::string("{\"sku\":\"BENCH-") + tag + "-" + std::to_string(i) +
+        product += (i ? "," : "") + std::string("{\"sku\":\"BENCH-") + tag + "-" +
+                   std::to_string(i) +
                    "\",\"name\":\"v\",\"price_delta\":\"0.00\",\"stock\":1000000000}";
     product += "]}";
-    if (admin.post("/api/products/", product, token, body) != 201) throw std::runtime_error("product: " + body);
+    if (admin.post("/api/products/", product, token, body) != 201)
+        throw std::runtime_error("product: " + body);
     std::vector<long long> ids;
     const auto doc = parse(body);
     for (const auto &v : doc["variants"].GetArray()) ids.push_back(v["id"].GetInt64());
@@ -112,7 +117,8 @@ int main(int argc, char **argv) {
     try {
         Client admin(url);
         variants = make_variants(admin, admin_token, variant_count, tag);
-        for (int i = 0; i < threads; ++i) customers.push_back(make_customer(admin, admin_token, "bench-" + tag));
+        for (int i = 0; i < threads; ++i)
+            customers.push_back(make_customer(admin, admin_token, "bench-" + tag));
     } catch (const std::exception &e) {
         std::fprintf(stderr, "setup failed: %s\n", e.what());
         return 1;
@@ -131,27 +137,35 @@ int main(int argc, char **argv) {
             std::vector<std::int64_t> mine;
             std::string body;
             while (Clock::now() < deadline) {
-                const std::string item = "{\"variant_id\":" + std::to_string(variants[pick(rng)]) + ",\"quantity\":1}";
+                const std::string item =
+                    "{\"variant_id\":" + std::to_string(variants[pick(rng)]) + ",\"quantity\":1}";
                 if (client.post("/api/cart/items/", item, customers[t], body) / 100 != 2) {
                     ++errors;
                     continue;
                 }
                 const auto start = Clock::now();
                 const long status = client.post("/api/cart/checkout/", "", customers[t], body);
-                mine.push_back(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count());
-                if (status == 201) ++reservations;
-                else ++errors;
+                mine.push_back(
+                    std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start)
+                        .count());
+                if (status == 201)
+                    ++reservations;
+                else
+                    ++errors;
             }
             std::lock_guard<std::mutex> lock(mu);
             latencies_us.insert(latencies_us.end(), mine.begin(), mine.end());
         });
     for (auto &t : pool) t.join();
     std::sort(latencies_us.begin(), latencies_us.end());
-    auto pct = [&](std::size_t p) { return latencies_us.empty() ? 0 : latencies_us[(latencies_us.size() - 1) * p / 100]; };
+    auto pct = [&](std::size_t p) {
+        return latencies_us.empty() ? 0 : latencies_us[(latencies_us.size() - 1) * p / 100];
+    };
     // Integer arithmetic only: reservations per second and milliseconds with three decimals.
     std::printf("checkout %ld %lld.%03lld %lld.%03lld %ld\n", reservations.load() / seconds,
                 static_cast<long long>(pct(50) / 1000), static_cast<long long>(pct(50) % 1000),
-                static_cast<long long>(pct(99) / 1000), static_cast<long long>(pct(99) % 1000), errors.load());
+                static_cast<long long>(pct(99) / 1000), static_cast<long long>(pct(99) % 1000),
+                errors.load());
     curl_global_cleanup();
     return errors.load() == 0 ? 0 : 1;
 }

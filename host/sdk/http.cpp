@@ -9,7 +9,9 @@
 
 namespace shopd {
 
-ClientError bad_request(std::string detail) { return ClientError(400, "Bad Request", std::move(detail)); }
+ClientError bad_request(std::string detail) {
+    return ClientError(400, "Bad Request", std::move(detail));
+}
 
 ClientError validation_failed(FieldErrors errors) {
     return ClientError(400, "Invalid input", "One or more fields are invalid.", std::move(errors));
@@ -20,7 +22,9 @@ ClientError unauthorized(std::string detail) {
         .with_header("WWW-Authenticate", "Bearer");
 }
 
-ClientError not_found(std::string detail) { return ClientError(404, "Not Found", std::move(detail)); }
+ClientError not_found(std::string detail) {
+    return ClientError(404, "Not Found", std::move(detail));
+}
 
 ClientError conflict(std::string detail) { return ClientError(409, "Conflict", std::move(detail)); }
 
@@ -78,7 +82,8 @@ std::string problem_json(int status, std::string_view title, std::string_view de
         for (const auto &[field, messages] : errors) {
             w.Key(field.c_str(), static_cast<rapidjson::SizeType>(field.size()));
             w.StartArray();
-            for (const auto &m : messages) w.String(m.c_str(), static_cast<rapidjson::SizeType>(m.size()));
+            for (const auto &m : messages)
+                w.String(m.c_str(), static_cast<rapidjson::SizeType>(m.size()));
             w.EndArray();
         }
         w.EndObject();
@@ -107,8 +112,8 @@ std::string url_decode(std::string_view in) {
         const char c = in[i];
         if (c == '+') {
             out += ' ';
-        } else if (c == '%' && i + 2 < in.size() &&
-                   hex_value(in[i + 1]) >= 0 && hex_value(in[i + 2]) >= 0) {
+        } else if (c == '%' && i + 2 < in.size() && hex_value(in[i + 1]) >= 0 &&
+                   hex_value(in[i + 2]) >= 0) {
             out += static_cast<char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2]));
             i += 2;
         } else {
@@ -141,7 +146,8 @@ Query::Query(std::string_view raw) {
         if (part.empty()) continue;
         const auto eq = part.find('=');
         std::string key = url_decode(part.substr(0, eq));
-        std::string value = eq == std::string_view::npos ? std::string{} : url_decode(part.substr(eq + 1));
+        std::string value =
+            eq == std::string_view::npos ? std::string{} : url_decode(part.substr(eq + 1));
         items_.emplace_back(std::move(key), std::move(value));
     }
 }
@@ -215,7 +221,8 @@ bool page_exists(const PageRequest &page, std::int64_t count) {
 }
 
 std::optional<std::string> next_page_url(const PageRequest &page, std::int64_t count,
-                                         std::string_view base, std::string_view path, std::string_view query) {
+                                         std::string_view base, std::string_view path,
+                                         std::string_view query) {
     if (page.offset() + page.page_size >= count) return std::nullopt;
     std::string url(base);
     url += path;
@@ -230,7 +237,8 @@ std::optional<std::string> previous_page_url(const PageRequest &page, std::strin
     std::string url(base);
     url += path;
     // DRF drops ?page= entirely for the first page.
-    const std::string rest = Query(query).with("page", page.page == 2 ? "" : std::to_string(page.page - 1));
+    const std::string rest =
+        Query(query).with("page", page.page == 2 ? "" : std::to_string(page.page - 1));
     if (!rest.empty()) url += "?" + rest;
     return url;
 }

@@ -25,8 +25,9 @@ rapidjson::Document parse_json_object(std::string_view body) {
     doc.Parse<rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseValidateEncodingFlag |
               rapidjson::kParseIterativeFlag>(body.data(), body.size());
     if (doc.HasParseError()) {
-        throw bad_request(std::string("JSON parse error - ") + rapidjson::GetParseError_En(doc.GetParseError()) +
-                          " (at offset " + std::to_string(doc.GetErrorOffset()) + ")");
+        throw bad_request(std::string("JSON parse error - ") +
+                          rapidjson::GetParseError_En(doc.GetParseError()) + " (at offset " +
+                          std::to_string(doc.GetErrorOffset()) + ")");
     }
     if (!doc.IsObject()) throw bad_request("Expected a JSON object as the request body.");
     return doc;
@@ -38,7 +39,8 @@ std::size_t utf8_length(std::string_view s) {
     return n;
 }
 
-Fields::Fields(const rapidjson::Value &object, std::string prefix) : object_(object), prefix_(std::move(prefix)) {}
+Fields::Fields(const rapidjson::Value &object, std::string prefix)
+    : object_(object), prefix_(std::move(prefix)) {}
 
 void Fields::error(const std::string &key, std::string message) {
     errors_[prefix_ + key].push_back(std::move(message));
@@ -75,7 +77,8 @@ std::optional<std::string> Fields::scalar_text(const char *key, const rapidjson:
     return std::string(v.GetString(), v.GetStringLength());
 }
 
-std::optional<std::string> Fields::text(const char *key, bool required, std::size_t max_len, bool allow_blank) {
+std::optional<std::string> Fields::text(const char *key, bool required, std::size_t max_len,
+                                        bool allow_blank) {
     const auto *v = lookup(key, required);
     if (!v) return std::nullopt;
     if (!v->IsString()) {
@@ -92,18 +95,21 @@ std::optional<std::string> Fields::text(const char *key, bool required, std::siz
         return std::nullopt;
     }
     if (utf8_length(s) > max_len) {
-        error(key, "Ensure this field has no more than " + std::to_string(max_len) + " characters.");
+        error(key,
+              "Ensure this field has no more than " + std::to_string(max_len) + " characters.");
         return std::nullopt;
     }
     return s;
 }
 
-std::optional<std::int64_t> Fields::integer(const char *key, bool required, std::int64_t min, std::int64_t max) {
+std::optional<std::int64_t> Fields::integer(const char *key, bool required, std::int64_t min,
+                                            std::int64_t max) {
     const auto *v = lookup(key, required);
     if (!v) return std::nullopt;
     const auto s = scalar_text(key, *v);
     if (!s) return std::nullopt;
-    const auto n = parse_int(*s, std::numeric_limits<std::int64_t>::min() / 10, std::numeric_limits<std::int64_t>::max() / 10);
+    const auto n = parse_int(*s, std::numeric_limits<std::int64_t>::min() / 10,
+                             std::numeric_limits<std::int64_t>::max() / 10);
     if (!n) {
         error(key, "A valid integer is required.");
         return std::nullopt;
@@ -139,7 +145,8 @@ std::optional<Cents> Fields::money(const char *key, bool required, bool allow_ne
     if (!s) return std::nullopt;
     const auto c = parse_money(*s);
     if (!c) {
-        error(key, "A valid decimal with at most 10 digits before and 2 after the point is required.");
+        error(key,
+              "A valid decimal with at most 10 digits before and 2 after the point is required.");
         return std::nullopt;
     }
     if (!allow_negative && *c < 0) {
@@ -162,7 +169,8 @@ std::optional<BasisPoints> Fields::percent(const char *key, bool required) {
     return bp;
 }
 
-std::optional<std::string> Fields::choice(const char *key, bool required, std::initializer_list<const char *> choices) {
+std::optional<std::string> Fields::choice(const char *key, bool required,
+                                          std::initializer_list<const char *> choices) {
     const auto *v = lookup(key, required);
     if (!v) return std::nullopt;
     if (v->IsString()) {

@@ -17,7 +17,8 @@ std::optional<std::int64_t> parse_hundredths(std::string_view text, bool allow_n
     }
     const auto dot = text.find('.');
     const std::string_view whole = text.substr(0, dot);
-    const std::string_view frac = dot == std::string_view::npos ? std::string_view{} : text.substr(dot + 1);
+    const std::string_view frac =
+        dot == std::string_view::npos ? std::string_view{} : text.substr(dot + 1);
     if (whole.empty() || whole.size() > max_int_digits) return std::nullopt;
     if (dot != std::string_view::npos && (frac.empty() || frac.size() > 2)) return std::nullopt;
     std::int64_t value = 0;
@@ -45,8 +46,8 @@ std::optional<Cents> parse_money(std::string_view text) {
 std::string format_money(Cents cents) {
     const bool negative = cents < 0;
     // Work in unsigned so INT64_MIN cannot overflow on negation.
-    const std::uint64_t magnitude = negative ? 0 - static_cast<std::uint64_t>(cents)
-                                             : static_cast<std::uint64_t>(cents);
+    const std::uint64_t magnitude =
+        negative ? 0 - static_cast<std::uint64_t>(cents) : static_cast<std::uint64_t>(cents);
     std::string out = std::to_string(magnitude / 100);
     const unsigned frac = static_cast<unsigned>(magnitude % 100);
     out += '.';

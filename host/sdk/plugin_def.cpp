@@ -15,13 +15,15 @@ const char *Settings::raw(const char *key) const {
     return host_->config((plugin_ + "." + key).c_str());
 }
 
-std::int64_t Settings::integer(const char *key, std::int64_t fallback, std::int64_t min, std::int64_t max) const {
+std::int64_t Settings::integer(const char *key, std::int64_t fallback, std::int64_t min,
+                               std::int64_t max) const {
     const char *value = raw(key);
     if (!value) return fallback;
     const auto n = parse_int(value, min, max);
     if (!n)
-        throw std::invalid_argument(plugin_ + "." + key + " must be a whole number in [" + std::to_string(min) +
-                                    ", " + std::to_string(max) + "], not \"" + value + "\"");
+        throw std::invalid_argument(plugin_ + "." + key + " must be a whole number in [" +
+                                    std::to_string(min) + ", " + std::to_string(max) + "], not \"" +
+                                    value + "\"");
     return *n;
 }
 
@@ -53,7 +55,8 @@ void plugin_handle(void *, int route, const shopd_request *req, shopd_response *
     reset_statements_sent();
     const Ctx ctx(g_def->name, req, resp);
     run_guarded(ctx, [&] {
-        if (route < 0 || static_cast<std::size_t>(route) >= g_def->endpoints.size()) throw not_found();
+        if (route < 0 || static_cast<std::size_t>(route) >= g_def->endpoints.size())
+            throw not_found();
         g_def->endpoints[static_cast<std::size_t>(route)].handler(ctx);
     });
 }
@@ -77,7 +80,8 @@ const shopd_plugin *describe(const PluginDef &def) {
     static const shopd_plugin descriptor = [&def] {
         g_def = &def;
         for (std::size_t i = 0; i < def.endpoints.size(); ++i)
-            g_routes.push_back({def.endpoints[i].method, def.endpoints[i].pattern, static_cast<int>(i)});
+            g_routes.push_back(
+                {def.endpoints[i].method, def.endpoints[i].pattern, static_cast<int>(i)});
         for (const auto &s : def.services) g_services.push_back(s.name);
         shopd_plugin d{};
         d.struct_size = sizeof(shopd_plugin);

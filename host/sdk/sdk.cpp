@@ -4,8 +4,8 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include <cstdio>
 #include <strings.h>
+#include <cstdio>
 #include <stdexcept>
 
 namespace shopd {
@@ -67,7 +67,8 @@ std::string random_token(std::size_t bytes) {
 }
 
 std::int64_t Ctx::id_param(std::size_t i) const {
-    if (i >= req_.param_count) throw std::logic_error("route has no parameter " + std::to_string(i));
+    if (i >= req_.param_count)
+        throw std::logic_error("route has no parameter " + std::to_string(i));
     const auto id = parse_id(req_.params[i]);
     if (!id) throw not_found();
     return *id;
@@ -78,7 +79,8 @@ rapidjson::Document Ctx::json_body() const {
     // before content negotiation (415): handlers call require_*() before json_body().
     if (req_.body_len > 0 && !is_json_media_type(req_.content_type))
         throw ClientError(415, "Unsupported Media Type",
-                          std::string("Unsupported media type \"") + req_.content_type + "\"; send application/json.");
+                          std::string("Unsupported media type \"") + req_.content_type +
+                              "\"; send application/json.");
     return parse_json_object(body_text());
 }
 
@@ -101,12 +103,13 @@ Customer Ctx::require_customer(pqxx::transaction_base &tx) const {
 }
 
 namespace {
-void collect_reply(void *ctx, int status, const char *body, std::size_t len, const char *const *headers,
-                   std::size_t header_count) {
+void collect_reply(void *ctx, int status, const char *body, std::size_t len,
+                   const char *const *headers, std::size_t header_count) {
     auto *out = static_cast<ServiceReply *>(ctx);
     out->status = status;
     out->body.assign(body, len);
-    for (std::size_t i = 0; i < header_count; ++i) out->headers.emplace_back(headers[2 * i], headers[2 * i + 1]);
+    for (std::size_t i = 0; i < header_count; ++i)
+        out->headers.emplace_back(headers[2 * i], headers[2 * i + 1]);
 }
 }  // namespace
 
@@ -118,14 +121,17 @@ std::string ServiceReply::header(std::string_view name) const {
 
 Cents money_column(const pqxx::field &f) {
     const auto cents = f.is_null() ? std::nullopt : parse_money(f.c_str());
-    if (!cents) throw std::runtime_error(std::string("column ") + f.name() + " holds no amount: \"" + f.c_str() + "\"");
+    if (!cents)
+        throw std::runtime_error(std::string("column ") + f.name() + " holds no amount: \"" +
+                                 f.c_str() + "\"");
     return *cents;
 }
 
 std::optional<ServiceReply> Ctx::call_service(pqxx::transaction_base &tx, const char *name,
                                               const std::string &input) const {
     ServiceReply reply;
-    if (req_.host->call_service(&req_, &tx, name, input.data(), input.size(), collect_reply, &reply) != 0)
+    if (req_.host->call_service(&req_, &tx, name, input.data(), input.size(), collect_reply,
+                                &reply) != 0)
         return std::nullopt;
     return reply;
 }
@@ -151,10 +157,13 @@ void Ctx::reply_problem(int status, std::string_view title, std::string_view det
     req_.host->set_body(resp_, "application/problem+json", body.data(), body.size());
 }
 
-void Ctx::log(int level, const std::string &message) const { req_.host->log(level, plugin_, message.c_str()); }
+void Ctx::log(int level, const std::string &message) const {
+    req_.host->log(level, plugin_, message.c_str());
+}
 
-void Ctx::connection_lost() const { req_.host->connection_lost(&req_, statements_sent() == 0 ? 1 : 0); }
-
+void Ctx::connection_lost() const {
+    req_.host->connection_lost(&req_, statements_sent() == 0 ? 1 : 0);
+}
 
 namespace {
 
@@ -170,23 +179,27 @@ void handle_sql_error(const Ctx &ctx, const pqxx::sql_error &e) {
         reply_retry_later(ctx, 409, "The resource is busy; retry shortly.");
     } else if (state == "40001" || state == "40P01") {  // serialization failure, deadlock
         reply_retry_later(ctx, 409, "The request conflicted with another one; retry it.");
-    } else if (state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" || state == "57P03") {
+    } else if (state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" ||
+               state == "57P03") {
         ctx.connection_lost();
         reply_retry_later(ctx, 503, "The database is unavailable.");
     } else if (state.rfind("22", 0) == 0) {
         // Data exceptions (bad encoding, out-of-range values) come from input a handler did not
         // pre-validate: still the client's error, and nothing was written.
         ctx.log(1, "data exception " + state + ": " + e.what());
-        ctx.reply_problem(400, "Bad Request", "The request contains a value the database cannot store.");
+        ctx.reply_problem(400, "Bad Request",
+                          "The request contains a value the database cannot store.");
     } else if (state.rfind("23", 0) == 0) {
         // Integrity violations a handler did not map itself: the request conflicts with
         // existing data (a concurrent insert of the same key, a row still referenced).
         ctx.log(1, "integrity violation " + state + ": " + e.what());
-        ctx.reply_problem(409, "Conflict", "The request conflicts with the current state of the data.");
+        ctx.reply_problem(409, "Conflict",
+                          "The request conflicts with the current state of the data.");
     } else {
         // Server fault: the client learns nothing of the query; the log gets everything.
         ctx.log(2, "sql error " + state + ": " + e.what() + " query: " + e.query());
-        ctx.reply_problem(500, "Internal Server Error", "The server failed to complete the request.");
+        ctx.reply_problem(500, "Internal Server Error",
+                          "The server failed to complete the request.");
     }
 }
 
@@ -218,7 +231,8 @@ void run_guarded(const Ctx &ctx, const std::function<void()> &body) noexcept {
             reply_retry_later(ctx, 503, "The database connection was lost during commit.");
         } catch (const std::exception &e) {
             ctx.log(2, std::string("unhandled exception: ") + e.what());
-            ctx.reply_problem(500, "Internal Server Error", "The server failed to complete the request.");
+            ctx.reply_problem(500, "Internal Server Error",
+                              "The server failed to complete the request.");
         }
     } catch (...) {
         // Even rendering the error failed (e.g. out of memory); the host answers 500 itself.

@@ -114,7 +114,8 @@ void write_names(JsonWriter &w, const char *key, const std::vector<std::string> 
     w.EndArray();
 }
 
-void write_refusals(JsonWriter &w, const std::vector<std::pair<std::string, std::string>> &refused) {
+void write_refusals(JsonWriter &w,
+                    const std::vector<std::pair<std::string, std::string>> &refused) {
     put_key(w, "refused");
     w.StartArray();
     for (const auto &[name, reason] : refused) {

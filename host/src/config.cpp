@@ -4,8 +4,8 @@
 #include <boost/program_options.hpp>
 
 #include <fstream>
-#include <stdexcept>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 
 namespace po = boost::program_options;
@@ -32,25 +32,28 @@ const std::pair<const char *, const char *> kPluginOptionAliases[] = {
 };
 
 po::options_description describe(Config &c, std::string &plugins, std::string &config_file) {
-    po::options_description d("shopd options (each also as env SHOPD_<NAME>, e.g. SHOPD_DATABASE_URL)");
-    d.add_options()
-        ("help,h", "print this help and exit")
-        ("config", po::value(&config_file),
-         "INI-style config file; a [<plugin>] section holds that plugin's options")
-        ("listen", po::value(&c.listen)->default_value(c.listen), "FastCGI socket: unix:/path or host:port")
-        ("workers", po::value(&c.workers)->default_value(0),
-         "worker threads, each with its own DB connection; 0 = 4 x cores")
-        ("database-url", po::value(&c.database_url), "PostgreSQL connection URL")
-        ("plugin-dir", po::value(&c.plugin_dir)->default_value(c.plugin_dir), "directory holding <name>.so plugins")
-        ("plugins", po::value(&plugins)->default_value("catalog,customers,pricing,cart,checkout"),
-         "plugins to load, in init order")
-        ("admin-token", po::value(&c.admin_token), "bearer token for admin writes (empty: admin writes refused)")
-        ("lock-timeout-ms", po::value(&c.lock_timeout_ms)->default_value(c.lock_timeout_ms),
-         "how long a request waits for a row lock before answering 409 (lock_timeout of every worker connection)")
-        ("reservation-ttl", po::value<std::string>(),
-         "alias of --checkout.reservation-ttl: seconds until an ACTIVE reservation expires (default 300)")
-        ("max-body-bytes", po::value(&c.max_body_bytes)->default_value(c.max_body_bytes),
-         "largest request body accepted (larger -> 413)");
+    po::options_description d(
+        "shopd options (each also as env SHOPD_<NAME>, e.g. SHOPD_DATABASE_URL)");
+    d.add_options()("help,h", "print this help and exit")(
+        "config", po::value(&config_file),
+        "INI-style config file; a [<plugin>] section holds that plugin's options")(
+        "listen", po::value(&c.listen)->default_value(c.listen),
+        "FastCGI socket: unix:/path or host:port")(
+        "workers", po::value(&c.workers)->default_value(0),
+        "worker threads, each with its own DB connection; 0 = 4 x cores")(
+        "database-url", po::value(&c.database_url), "PostgreSQL connection URL")(
+        "plugin-dir", po::value(&c.plugin_dir)->default_value(c.plugin_dir),
+        "directory holding <name>.so plugins")(
+        "plugins", po::value(&plugins)->default_value("catalog,customers,pricing,cart,checkout"),
+        "plugins to load, in init order")(
+        "admin-token", po::value(&c.admin_token),
+        "bearer token for admin writes (empty: admin writes refused)")(
+        "lock-timeout-ms", po::value(&c.lock_timeout_ms)->default_value(c.lock_timeout_ms),
+        "how long a request waits for a row lock before answering 409 (lock_timeout of every worker connection)")(
+        "reservation-ttl", po::value<std::string>(),
+        "alias of --checkout.reservation-ttl: seconds until an ACTIVE reservation expires (default 300)")(
+        "max-body-bytes", po::value(&c.max_body_bytes)->default_value(c.max_body_bytes),
+        "largest request body accepted (larger -> 413)");
     return d;
 }
 
@@ -59,7 +62,8 @@ std::string env_to_option(const po::options_description &d, const std::string &e
     const std::string prefix = "SHOPD_";
     if (env.rfind(prefix, 0) != 0) return "";
     std::string name;
-    for (char ch : env.substr(prefix.size())) name += ch == '_' ? '-' : static_cast<char>(std::tolower(ch));
+    for (char ch : env.substr(prefix.size()))
+        name += ch == '_' ? '-' : static_cast<char>(std::tolower(ch));
     return d.find_nothrow(name, false) ? name : "";
 }
 
@@ -90,7 +94,8 @@ ParseResult parse_config(int argc, const char *const argv[]) {
     po::variables_map vm;
     ParseResult result;
     try {
-        const auto cli = po::command_line_parser(argc, argv).options(desc).allow_unregistered().run();
+        const auto cli =
+            po::command_line_parser(argc, argv).options(desc).allow_unregistered().run();
         keep_plugin_options(cli, c);
         po::store(cli, vm);
         if (vm.count("help")) {
@@ -103,12 +108,15 @@ ParseResult parse_config(int argc, const char *const argv[]) {
             const std::string path = vm["config"].as<std::string>();
             std::ifstream in(path);
             if (!in) throw std::runtime_error("cannot read config file " + path);
-            // allow_unregistered: plugin sections ([checkout] reservation-ttl=...) are the plugins' own.
+            // allow_unregistered: plugin sections ([checkout] reservation-ttl=...) are the plugins'
+            // own.
             const auto parsed = po::parse_config_file(in, desc, true);
             keep_plugin_options(parsed, c);
             po::store(parsed, vm);
         }
-        po::store(po::parse_environment(desc, [&desc](const std::string &env) { return env_to_option(desc, env); }), vm);
+        po::store(po::parse_environment(
+                      desc, [&desc](const std::string &env) { return env_to_option(desc, env); }),
+                  vm);
         po::notify(vm);
         apply_aliases(vm, c);
     } catch (const std::exception &e) {

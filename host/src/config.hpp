@@ -14,7 +14,7 @@ struct Config {
     unsigned workers = 0;                   ///< 0: 4 x cores (workers block on the database)
     std::string database_url;               ///< libpq URL or key=value string
     std::string plugin_dir = "plugins";
-    std::vector<std::string> plugins;       ///< load order = init order
+    std::vector<std::string> plugins;  ///< load order = init order
     std::string admin_token;
     std::int64_t lock_timeout_ms = 2000;
     std::int64_t max_body_bytes = 1 << 20;

@@ -1,8 +1,8 @@
 // Reading FastCGI requests and writing responses.
 #include "fcgi_io.hpp"
 
-#include "shopd/http.hpp"
 #include "router.hpp"
+#include "shopd/http.hpp"
 
 #include <fcgiapp.h>
 
@@ -89,13 +89,15 @@ bool read_body(FCGX_Request &r, Incoming &in, long long limit) {
 }
 
 void write_response(FCGX_Request &r, const Incoming &in, const shopd_response &resp) {
-    std::string head = "Status: " + std::to_string(resp.status) + " " + status_title(resp.status) + "\r\n";
+    std::string head =
+        "Status: " + std::to_string(resp.status) + " " + status_title(resp.status) + "\r\n";
     if (!resp.content_type.empty()) head += "Content-Type: " + resp.content_type + "\r\n";
     head += "X-Request-Id: " + in.request_id + "\r\n";
     for (const auto &[name, value] : resp.headers) head += name + ": " + value + "\r\n";
     head += "\r\n";
     FCGX_PutStr(head.data(), static_cast<int>(head.size()), r.out);
-    if (!in.head && !resp.body.empty()) FCGX_PutStr(resp.body.data(), static_cast<int>(resp.body.size()), r.out);
+    if (!in.head && !resp.body.empty())
+        FCGX_PutStr(resp.body.data(), static_cast<int>(resp.body.size()), r.out);
 }
 
 }  // namespace shopd::host

@@ -28,7 +28,8 @@ void deliver(const shopd_response &out, shopd_reply_fn reply, void *reply_ctx) {
         headers.push_back(name.c_str());
         headers.push_back(value.c_str());
     }
-    reply(reply_ctx, out.status, out.body.data(), out.body.size(), headers.data(), out.headers.size());
+    reply(reply_ctx, out.status, out.body.data(), out.body.size(), headers.data(),
+          out.headers.size());
 }
 
 int api_call_service(const shopd_request *caller, void *txn, const char *name, const char *input,
@@ -39,7 +40,8 @@ int api_call_service(const shopd_request *caller, void *txn, const char *name, c
     shopd_request call = *caller;
     call.body = input;
     call.body_len = input_len;
-    call.content_type = "application/json";  // service input is always JSON, whatever the caller got
+    call.content_type =
+        "application/json";  // service input is always JSON, whatever the caller got
     call.txn = txn;
     call.params = nullptr;
     call.param_count = 0;
@@ -55,7 +57,9 @@ const char *api_config(const char *key) {
     return it == g_config->values.end() ? nullptr : it->second.c_str();
 }
 
-void api_log(int level, const char *plugin, const char *message) { log_line(level, plugin, message); }
+void api_log(int level, const char *plugin, const char *message) {
+    log_line(level, plugin, message);
+}
 
 void api_count_db_error(const char *plugin, const char *sqlstate) {
     if (g_metrics) g_metrics->count_db_error(plugin, sqlstate);
@@ -68,8 +72,16 @@ void api_connection_lost(const shopd_request *req, int retry_safe) {
 }
 
 const shopd_host_api kHostApi = {
-    sizeof(shopd_host_api), api_set_status,     api_add_header,      api_set_body, api_call_service,
-    api_config,             api_log,            api_count_db_error,  api_connection_lost, {},
+    sizeof(shopd_host_api),
+    api_set_status,
+    api_add_header,
+    api_set_body,
+    api_call_service,
+    api_config,
+    api_log,
+    api_count_db_error,
+    api_connection_lost,
+    {},
 };
 
 }  // namespace

@@ -10,7 +10,8 @@
 
 namespace shopd::host {
 
-LoadedPlugin::LoadedPlugin(std::string name_, std::string path_, FileIdentity id, void *dl, const shopd_plugin *d)
+LoadedPlugin::LoadedPlugin(std::string name_, std::string path_, FileIdentity id, void *dl,
+                           const shopd_plugin *d)
     : name(std::move(name_)), path(std::move(path_)), identity(id), desc(d), dl_(dl) {}
 
 LoadedPlugin::~LoadedPlugin() {
@@ -33,9 +34,11 @@ std::string describe_current_exception() {
 }
 
 namespace {
-void fail_call(const std::string &plugin, const char *what, const shopd_request &req, shopd_response &resp) {
-    log_line(2, plugin, std::string("exception escaped ") + what + " (request " + req.request_id +
-                            "): " + describe_current_exception());
+void fail_call(const std::string &plugin, const char *what, const shopd_request &req,
+               shopd_response &resp) {
+    log_line(2, plugin,
+             std::string("exception escaped ") + what + " (request " + req.request_id +
+                 "): " + describe_current_exception());
     resp = shopd_response{};
     set_problem(resp, 500, "The server failed to complete the request.");
 }
@@ -56,7 +59,8 @@ bool LoadedPlugin::init(const shopd_host_api *api, std::string &error) {
     return true;
 }
 
-void LoadedPlugin::handle(int route_id, const shopd_request &req, shopd_response &resp) const noexcept {
+void LoadedPlugin::handle(int route_id, const shopd_request &req,
+                          shopd_response &resp) const noexcept {
     try {
         desc->handle(state_, route_id, &req, &resp);
     } catch (...) {
@@ -65,7 +69,8 @@ void LoadedPlugin::handle(int route_id, const shopd_request &req, shopd_response
     if (resp.status == 0) set_problem(resp, 500, "The handler produced no response.");
 }
 
-void LoadedPlugin::serve(const char *service, const shopd_request &req, shopd_response &resp) const noexcept {
+void LoadedPlugin::serve(const char *service, const shopd_request &req,
+                         shopd_response &resp) const noexcept {
     try {
         desc->serve(state_, service, &req, &resp);
     } catch (...) {

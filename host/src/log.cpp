@@ -64,8 +64,8 @@ void log_line(int level, const std::string &source, const std::string &message) 
     emit(buf);
 }
 
-void log_request(const std::string &method, const std::string &path, int status, std::int64_t micros,
-                 const std::string &request_id) {
+void log_request(const std::string &method, const std::string &path, int status,
+                 std::int64_t micros, const std::string &request_id) {
     rapidjson::StringBuffer buf;
     Writer w(buf);
     begin_line(w, "info");

@@ -14,8 +14,8 @@ std::string now_rfc3339();
 void log_line(int level, const std::string &source, const std::string &message);
 
 /// The access-log line of one request: {"ts","level","method","path","status","ms","request_id"}.
-void log_request(const std::string &method, const std::string &path, int status, std::int64_t micros,
-                 const std::string &request_id);
+void log_request(const std::string &method, const std::string &path, int status,
+                 std::int64_t micros, const std::string &request_id);
 
 /// Microseconds as decimal milliseconds without floating point: 1500 -> "1.500".
 std::string micros_as_ms(std::int64_t micros);

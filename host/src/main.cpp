@@ -1,16 +1,16 @@
 // shopd: the FastCGI host. Parses config, loads plugins, serves until SIGTERM; SIGHUP hot-swaps
 // plugins whose files changed.
 #include "config.hpp"
-#include "metrics.hpp"
-#include "plugins.hpp"
 #include "host_api.hpp"
 #include "log.hpp"
+#include "metrics.hpp"
+#include "plugins.hpp"
 #include "server.hpp"
 
 #include <csignal>
-#include <cstring>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <thread>
 
@@ -26,8 +26,9 @@ void signal_loop(sigset_t set, Server &server, PluginRegistry &registry) {
         if (sig == SIGHUP) {
             log_line(0, "host", "SIGHUP: reloading changed plugins");
             const auto outcome = registry.reload();
-            log_line(0, "host", "reload: " + std::to_string(outcome.reloaded.size()) + " swapped, " +
-                                    std::to_string(outcome.refused.size()) + " refused");
+            log_line(0, "host",
+                     "reload: " + std::to_string(outcome.reloaded.size()) + " swapped, " +
+                         std::to_string(outcome.refused.size()) + " refused");
         } else {
             log_line(0, "host", std::string("stopping on ") + strsignal(sig));
             server.stop();
@@ -45,7 +46,8 @@ int main(int argc, char **argv) {
         return parsed.exit_code;
     }
     const Config config = std::move(*parsed.config);
-    if (config.admin_token.empty()) log_line(1, "host", "no admin token configured: admin writes are refused");
+    if (config.admin_token.empty())
+        log_line(1, "host", "no admin token configured: admin writes are refused");
 
     // Block the signals before any thread starts, so every thread inherits the mask and only
     // the signal thread receives them. SIGPIPE: a client that went away must not kill us.
@@ -65,7 +67,9 @@ int main(int argc, char **argv) {
                             [](int level, const std::string &m) { log_line(level, "host", m); });
     const auto errors = registry.load_all();
     if (!errors.empty()) {
-        log_line(2, "host", "refusing to start: " + std::to_string(errors.size()) + " plugin(s) failed to load");
+        log_line(
+            2, "host",
+            "refusing to start: " + std::to_string(errors.size()) + " plugin(s) failed to load");
         return 1;
     }
     Server server(config, registry, metrics);

@@ -47,21 +47,21 @@ std::string Metrics::render(const std::vector<std::array<std::string, 3>> &plugi
     out << "# HELP shopd_requests_total Requests served, by route pattern and status.\n"
            "# TYPE shopd_requests_total counter\n";
     for (const auto &[key, n] : requests_)
-        out << "shopd_requests_total{route=\"" << escape_label(key.first) << "\",status=\"" << key.second << "\"} "
-            << n << "\n";
+        out << "shopd_requests_total{route=\"" << escape_label(key.first) << "\",status=\""
+            << key.second << "\"} " << n << "\n";
     out << "# HELP shopd_request_duration_seconds Time from request accepted to response written.\n"
            "# TYPE shopd_request_duration_seconds histogram\n";
     for (std::size_t i = 0; i < kBucketsUs.size(); ++i)
-        out << "shopd_request_duration_seconds_bucket{le=\"" << micros_as_seconds(kBucketsUs[i]) << "\"} "
-            << buckets_[i] << "\n";
+        out << "shopd_request_duration_seconds_bucket{le=\"" << micros_as_seconds(kBucketsUs[i])
+            << "\"} " << buckets_[i] << "\n";
     out << "shopd_request_duration_seconds_bucket{le=\"+Inf\"} " << count_ << "\n"
         << "shopd_request_duration_seconds_sum " << micros_as_seconds(sum_us_) << "\n"
         << "shopd_request_duration_seconds_count " << count_ << "\n";
     out << "# HELP shopd_plugin_info Loaded plugin generations serving new requests.\n"
            "# TYPE shopd_plugin_info gauge\n";
     for (const auto &p : plugins)
-        out << "shopd_plugin_info{name=\"" << escape_label(p[0]) << "\",version=\"" << escape_label(p[1])
-            << "\",abi=\"" << escape_label(p[2]) << "\"} 1\n";
+        out << "shopd_plugin_info{name=\"" << escape_label(p[0]) << "\",version=\""
+            << escape_label(p[1]) << "\",abi=\"" << escape_label(p[2]) << "\"} 1\n";
     out << "# HELP shopd_db_errors_total Database errors, by plugin and SQLSTATE.\n"
            "# TYPE shopd_db_errors_total counter\n";
     for (const auto &[key, n] : db_errors_)

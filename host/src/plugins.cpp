@@ -17,10 +17,12 @@ namespace fs = std::filesystem;
 
 namespace shopd::host {
 
-PluginRegistry::PluginRegistry(std::string dir, std::vector<std::string> names, const shopd_host_api *api, LogFn log)
+PluginRegistry::PluginRegistry(std::string dir, std::vector<std::string> names,
+                               const shopd_host_api *api, LogFn log)
     : dir_(std::move(dir)), names_(std::move(names)), api_(api), log_(std::move(log)) {
     std::string tmpl = (fs::temp_directory_path() / "shopd-plugins-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("cannot create plugin generation directory");
+    if (!mkdtemp(tmpl.data()))
+        throw std::runtime_error("cannot create plugin generation directory");
     generation_dir_ = tmpl;
 }
 
@@ -52,7 +54,8 @@ namespace {
 bool identify(const std::string &path, FileIdentity &out) {
     struct stat st {};
     if (stat(path.c_str(), &st) != 0) return false;
-    out = FileIdentity{st.st_dev, st.st_ino, st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec, st.st_size};
+    out = FileIdentity{st.st_dev, st.st_ino, st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec,
+                       st.st_size};
     return true;
 }
 
@@ -60,14 +63,17 @@ bool identify(const std::string &path, FileIdentity &out) {
 std::string check_descriptor(const shopd_plugin *d, const std::string &name) {
     if (!d) return "entry point returned no descriptor";
     if (d->struct_size != sizeof(shopd_plugin))
-        return "descriptor size " + std::to_string(d->struct_size) + " != " + std::to_string(sizeof(shopd_plugin));
+        return "descriptor size " + std::to_string(d->struct_size) +
+               " != " + std::to_string(sizeof(shopd_plugin));
     if (d->abi_version != SHOPD_PLUGIN_ABI_VERSION)
         return "ABI version " + std::to_string(d->abi_version) + ", host speaks " +
                std::to_string(SHOPD_PLUGIN_ABI_VERSION);
     if (!d->build_signature || std::strcmp(d->build_signature, SHOPD_BUILD_SIGNATURE) != 0)
-        return std::string("build signature \"") + (d->build_signature ? d->build_signature : "(null)") +
+        return std::string("build signature \"") +
+               (d->build_signature ? d->build_signature : "(null)") +
                "\" differs from the host's \"" SHOPD_BUILD_SIGNATURE "\"";
-    if (!d->name || name != d->name) return "descriptor names plugin \"" + std::string(d->name ? d->name : "") + "\"";
+    if (!d->name || name != d->name)
+        return "descriptor names plugin \"" + std::string(d->name ? d->name : "") + "\"";
     if (!d->version || !d->handle || !d->init) return "descriptor lacks version, init or handle";
     if (d->service_count > 0 && !d->serve) return "descriptor offers services but no serve()";
     return "";
@@ -75,7 +81,8 @@ std::string check_descriptor(const shopd_plugin *d, const std::string &name) {
 
 }  // namespace
 
-std::shared_ptr<LoadedPlugin> PluginRegistry::load_one(const std::string &name, std::string &error) {
+std::shared_ptr<LoadedPlugin> PluginRegistry::load_one(const std::string &name,
+                                                       std::string &error) {
     const std::string path = (fs::path(dir_) / (name + ".so")).string();
     FileIdentity id;
     if (!identify(path, id)) {
@@ -127,7 +134,8 @@ std::shared_ptr<LoadedPlugin> PluginRegistry::load_one(const std::string &name, 
     return plugin;
 }
 
-std::shared_ptr<const Snapshot> PluginRegistry::assemble(std::vector<std::shared_ptr<LoadedPlugin>> plugins) const {
+std::shared_ptr<const Snapshot> PluginRegistry::assemble(
+    std::vector<std::shared_ptr<LoadedPlugin>> plugins) const {
     auto snap = std::make_shared<Snapshot>();
     for (std::size_t i = 0; i < plugins.size(); ++i) {
         const shopd_plugin *d = plugins[i]->desc;
@@ -135,13 +143,15 @@ std::shared_ptr<const Snapshot> PluginRegistry::assemble(std::vector<std::shared
             snap->router.add(d->routes[r].method, d->routes[r].pattern, i, d->routes[r].id);
         for (std::size_t s = 0; s < d->service_count; ++s)
             if (!snap->services.emplace(d->services[s], i).second)
-                throw std::invalid_argument(std::string("service ") + d->services[s] + " offered twice");
+                throw std::invalid_argument(std::string("service ") + d->services[s] +
+                                            " offered twice");
     }
     for (const auto &p : plugins)
         for (std::size_t r = 0; r < p->desc->required_count; ++r)
             if (!snap->services.count(p->desc->required_services[r]))
                 throw std::invalid_argument("plugin " + p->name + " requires service \"" +
-                                            p->desc->required_services[r] + "\", which no loaded plugin offers");
+                                            p->desc->required_services[r] +
+                                            "\", which no loaded plugin offers");
     snap->plugins = std::move(plugins);
     return snap;
 }
@@ -199,7 +209,8 @@ ReloadOutcome PluginRegistry::reload() {
         std::string error;
         auto fresh = load_one(slot->name, error);
         if (!fresh) {
-            log_(2, "plugin reload refused, keeping " + slot->name + " " + slot->desc->version + ": " + error);
+            log_(2, "plugin reload refused, keeping " + slot->name + " " + slot->desc->version +
+                        ": " + error);
             outcome.refused.emplace_back(slot->name, error);
             continue;
         }
@@ -212,7 +223,8 @@ ReloadOutcome PluginRegistry::reload() {
             outcome.refused.emplace_back(slot->name, slot->path + ": refused: " + e.what());
             continue;
         }
-        log_(0, "plugin " + slot->name + " swapped: " + slot->desc->version + " -> " + fresh->desc->version);
+        log_(0, "plugin " + slot->name + " swapped: " + slot->desc->version + " -> " +
+                    fresh->desc->version);
         outcome.reloaded.push_back(slot->name);
         slot = std::move(fresh);
     }

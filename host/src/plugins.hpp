@@ -35,7 +35,8 @@ struct FileIdentity {
 /// fails that one call, never the host.
 class LoadedPlugin {
 public:
-    LoadedPlugin(std::string name, std::string path, FileIdentity id, void *dl, const shopd_plugin *desc);
+    LoadedPlugin(std::string name, std::string path, FileIdentity id, void *dl,
+                 const shopd_plugin *desc);
     ~LoadedPlugin();  ///< shutdown() then dlclose(): runs after the last request let go
     LoadedPlugin(const LoadedPlugin &) = delete;
     LoadedPlugin &operator=(const LoadedPlugin &) = delete;
@@ -48,13 +49,13 @@ public:
     void serve(const char *service, const shopd_request &req, shopd_response &resp) const noexcept;
 
     const std::string name;
-    const std::string path;      ///< the configured file (what operators replace)
+    const std::string path;  ///< the configured file (what operators replace)
     const FileIdentity identity;
     const shopd_plugin *const desc;
-    std::string loaded_at;       ///< RFC 3339
+    std::string loaded_at;  ///< RFC 3339
 
 private:
-    void *state_ = nullptr;      ///< from init()
+    void *state_ = nullptr;  ///< from init()
     bool initialised_ = false;
     void *dl_;
 };
@@ -64,8 +65,8 @@ std::string describe_current_exception();
 
 struct Snapshot {
     std::vector<std::shared_ptr<LoadedPlugin>> plugins;
-    Router router;                               ///< Route::owner indexes plugins
-    std::map<std::string, std::size_t> services; ///< service name -> plugin index
+    Router router;                                ///< Route::owner indexes plugins
+    std::map<std::string, std::size_t> services;  ///< service name -> plugin index
 };
 
 struct ReloadOutcome {
@@ -78,7 +79,8 @@ using LogFn = std::function<void(int level, const std::string &message)>;
 
 class PluginRegistry {
 public:
-    PluginRegistry(std::string dir, std::vector<std::string> names, const shopd_host_api *api, LogFn log);
+    PluginRegistry(std::string dir, std::vector<std::string> names, const shopd_host_api *api,
+                   LogFn log);
     ~PluginRegistry();
 
     /// Loads every configured plugin; returns the reasons of those refused (empty: all loaded).
@@ -96,14 +98,16 @@ public:
 
 private:
     std::shared_ptr<LoadedPlugin> load_one(const std::string &name, std::string &error);
-    std::shared_ptr<const Snapshot> assemble(std::vector<std::shared_ptr<LoadedPlugin>> plugins) const;
+    std::shared_ptr<const Snapshot> assemble(
+        std::vector<std::shared_ptr<LoadedPlugin>> plugins) const;
     void publish(std::shared_ptr<const Snapshot> next);
 
     const std::string dir_;
     const std::vector<std::string> names_;
     const shopd_host_api *api_;
     LogFn log_;
-    std::string generation_dir_;  ///< private copies: dlopen() caches by path, so each gen gets its own
+    std::string
+        generation_dir_;  ///< private copies: dlopen() caches by path, so each gen gets its own
     std::uint64_t copies_ = 0;
 
     std::mutex reload_mu_;

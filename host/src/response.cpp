@@ -5,10 +5,12 @@
 
 namespace shopd::host {
 
-void set_problem(shopd_response &resp, int status, std::string_view detail, std::string_view title) {
+void set_problem(shopd_response &resp, int status, std::string_view detail,
+                 std::string_view title) {
     resp.status = status;
     resp.content_type = "application/problem+json";
-    resp.body = problem_json(status, title.empty() ? std::string_view(status_title(status)) : title, detail);
+    resp.body = problem_json(status, title.empty() ? std::string_view(status_title(status)) : title,
+                             detail);
 }
 
 void set_json(shopd_response &resp, int status, std::string body) {

@@ -17,7 +17,8 @@ struct shopd_response {
 namespace shopd::host {
 
 /// An RFC 9457 problem; the title defaults to the status's standard one.
-void set_problem(shopd_response &resp, int status, std::string_view detail, std::string_view title = {});
+void set_problem(shopd_response &resp, int status, std::string_view detail,
+                 std::string_view title = {});
 /// A JSON body with `status`.
 void set_json(shopd_response &resp, int status, std::string body);
 

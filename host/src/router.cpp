@@ -24,10 +24,12 @@ bool is_capture(const std::string &segment) {
 }
 
 bool is_id(std::string_view s) {
-    return !s.empty() && s.size() <= 19 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return !s.empty() && s.size() <= 19 &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-bool segments_match(const Route &r, const std::vector<std::string> &path, std::vector<std::string> *params) {
+bool segments_match(const Route &r, const std::vector<std::string> &path,
+                    std::vector<std::string> *params) {
     if (r.segments.size() != path.size()) return false;
     for (std::size_t i = 0; i < path.size(); ++i) {
         if (is_capture(r.segments[i])) {
@@ -78,7 +80,8 @@ Match Router::match(std::string_view method, std::string_view path) const {
             return m;
         }
         m.status = MatchStatus::method_not_allowed;
-        if (m.allow.find(r.method) == std::string::npos) m.allow += (m.allow.empty() ? "" : ", ") + r.method;
+        if (m.allow.find(r.method) == std::string::npos)
+            m.allow += (m.allow.empty() ? "" : ", ") + r.method;
     }
     return m;
 }

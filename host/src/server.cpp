@@ -25,8 +25,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 /// The C view of `in` that a plugin's handle() gets.
-shopd_request plugin_request(const Incoming &in, const std::vector<const char *> &params, bool is_admin,
-                             HostRequest &hr) {
+shopd_request plugin_request(const Incoming &in, const std::vector<const char *> &params,
+                             bool is_admin, HostRequest &hr) {
     shopd_request req{};
     req.method = in.method.c_str();
     req.path = in.path.c_str();
@@ -81,14 +81,17 @@ bool Server::open_socket() {
 
 int Server::run() {
     if (FCGX_Init() != 0 || !open_socket()) return 1;
-    log_line(0, "host", "listening on " + config_.listen + " with " + std::to_string(config_.workers) + " workers");
+    log_line(
+        0, "host",
+        "listening on " + config_.listen + " with " + std::to_string(config_.workers) + " workers");
     std::vector<std::thread> threads;
     for (unsigned i = 0; i < config_.workers; ++i) threads.emplace_back([this] { worker_loop(); });
     for (auto &t : threads) t.detach();
     // After stop() workers leave their loop within one epoll timeout (200 ms); wait up to 10 s for
     // requests in flight, then let process exit end the threads (and idle connections).
     while (!stopping_) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    for (int i = 0; i < 200 && in_flight_ > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (int i = 0; i < 200 && in_flight_ > 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
     log_line(0, "host", "stopped");
     return 0;
 }
@@ -133,7 +136,8 @@ void Server::worker_loop() {
         // it has read the request (it closes on EOF or when nginx asked not to keep it).
         r.ipcFd = fd;
         r.keepConnection = 1;
-        if (FCGX_Accept_r(&r) < 0) continue;  // nginx closed the idle connection; libfcgi closed the fd
+        if (FCGX_Accept_r(&r) < 0)
+            continue;  // nginx closed the idle connection; libfcgi closed the fd
         // On EOF of a parked connection libfcgi may accept a fresh one itself: new to epoll too.
         const bool fresh = is_new || r.ipcFd != fd;
         serve_one(r, db, builtins);
@@ -150,11 +154,13 @@ void Server::serve_one(FCGX_Request &r, WorkerDb &db, Builtins &builtins) {
     shopd_response resp;
     std::string route = "unmatched";
     if (!read_body(r, in, config_.max_body_bytes))
-        set_problem(resp, 413, "Request body exceeds " + std::to_string(config_.max_body_bytes) + " bytes.");
+        set_problem(resp, 413,
+                    "Request body exceeds " + std::to_string(config_.max_body_bytes) + " bytes.");
     else if (!builtins.serve(in, db, resp, route))
         dispatch(in, db, resp, route);
     write_response(r, in, resp);
-    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
+    const auto micros =
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
     metrics_.observe(route, resp.status, micros);
     log_request(in.wire_method(), in.path, resp.status, micros, in.request_id);
     --in_flight_;
@@ -167,7 +173,8 @@ void Server::dispatch(const Incoming &in, WorkerDb &db, shopd_response &resp, st
     const auto snap = registry_.snapshot();
     if (!snap) return set_problem(resp, 503, "The server is shutting down.");
     const Match m = snap->router.match(in.method, in.path);
-    if (m.status == MatchStatus::not_found) return set_problem(resp, 404, "No route for " + in.path);
+    if (m.status == MatchStatus::not_found)
+        return set_problem(resp, 404, "No route for " + in.path);
     if (m.status == MatchStatus::method_not_allowed) {
         set_problem(resp, 405, "Method \"" + in.wire_method() + "\" not allowed.");
         resp.headers.emplace_back("Allow", m.allow);
@@ -188,7 +195,9 @@ void Server::dispatch(const Incoming &in, WorkerDb &db, shopd_response &resp, st
         db.reset();
         const bool again = attempt == 1 && req.db && (hr.retry_safe || in.method == "GET");
         if (!again) return;
-        log_line(1, "host", "request " + in.request_id + " found its database connection broken; retrying once");
+        log_line(
+            1, "host",
+            "request " + in.request_id + " found its database connection broken; retrying once");
     }
 }
 

@@ -11,8 +11,10 @@ AddItem parse_add_item(const rapidjson::Value &body) {
     item.variant_id = f.id("variant_id", false);
     item.product_id = f.id("product_id", false);
     if (auto q = f.integer("quantity", true, kMinQuantity, kMaxQuantity)) item.quantity = *q;
-    if (f.ok() && !item.variant_id && !item.product_id) f.error("variant_id", "Give variant_id, or product_id for a product with one variant.");
-    if (item.variant_id && item.product_id) f.error("product_id", "Give either variant_id or product_id, not both.");
+    if (f.ok() && !item.variant_id && !item.product_id)
+        f.error("variant_id", "Give variant_id, or product_id for a product with one variant.");
+    if (item.variant_id && item.product_id)
+        f.error("product_id", "Give either variant_id or product_id, not both.");
     f.check();
     return item;
 }
@@ -67,7 +69,8 @@ std::string render_cart(std::int64_t cart_id, const std::vector<Line> &lines) {
 std::optional<Cents> unit_price_from_reply(const std::string &body) {
     rapidjson::Document d;
     d.Parse(body.c_str());
-    if (d.HasParseError() || !d.IsObject() || !d.HasMember("unit_price") || !d["unit_price"].IsString())
+    if (d.HasParseError() || !d.IsObject() || !d.HasMember("unit_price") ||
+        !d["unit_price"].IsString())
         return std::nullopt;
     return parse_money(d["unit_price"].GetString());
 }

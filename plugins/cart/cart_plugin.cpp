@@ -18,7 +18,7 @@ constexpr const char *kPriceService = "price";
 // ---- reads and locks shared by the handlers ---------------------------------------------------
 
 // A line with its product: the columns line_from_row reads.
-#define CART_LINE_SELECT                                                      \
+#define CART_LINE_SELECT                                                     \
     "SELECT ci.id, ci.variant_id, v.product_id, ci.quantity, ci.unit_price " \
     "FROM cart_items ci JOIN variants v ON v.id = ci.variant_id "
 
@@ -35,15 +35,17 @@ Line line_from_row(const pqxx::row &r) {
 // Writers lock the cart row: concurrent adds of one customer run one after the other, so the
 // merged quantity and its price snapshot are computed from the latest line. The upsert creates
 // the cart if needed and, through DO UPDATE, locks it: one round trip.
-const Statement kLockCart{"cart.lock_cart",
-                          "INSERT INTO carts (customer_id) VALUES ($1) "
-                          "ON CONFLICT (customer_id) DO UPDATE SET updated_at = now() RETURNING id"};
+const Statement kLockCart{
+    "cart.lock_cart",
+    "INSERT INTO carts (customer_id) VALUES ($1) "
+    "ON CONFLICT (customer_id) DO UPDATE SET updated_at = now() RETURNING id"};
 
 std::int64_t locked_cart_id(pqxx::work &tx, std::int64_t customer_id) {
     return exec(tx, kLockCart, customer_id)[0][0].as<std::int64_t>();
 }
 
-const Statement kVariant{"cart.variant", "SELECT product_id, stock - reserved FROM variants WHERE id = $1"};
+const Statement kVariant{"cart.variant",
+                         "SELECT product_id, stock - reserved FROM variants WHERE id = $1"};
 
 struct VariantStock {
     std::int64_t product_id = 0;
@@ -53,14 +55,17 @@ struct VariantStock {
 /// The variant a line refers to; 400 (a field error) when it does not exist.
 VariantStock variant_stock(pqxx::work &tx, std::int64_t variant_id) {
     const auto rows = exec(tx, kVariant, variant_id);
-    if (rows.empty()) throw validation_failed({{"variant_id", {"Unknown variant " + std::to_string(variant_id) + "."}}});
+    if (rows.empty())
+        throw validation_failed(
+            {{"variant_id", {"Unknown variant " + std::to_string(variant_id) + "."}}});
     return {rows[0][0].as<std::int64_t>(), rows[0][1].as<std::int64_t>()};
 }
 
 void require_available(std::int64_t quantity, std::int64_t available) {
     if (quantity > available)
         throw validation_failed(
-            {{"quantity", {"Only " + std::to_string(available < 0 ? 0 : available) + " available."}}});
+            {{"quantity",
+              {"Only " + std::to_string(available < 0 ? 0 : available) + " available."}}});
 }
 
 /// The error answering a price service reply other than 200. Its 409 and 503 pass through with
@@ -69,13 +74,14 @@ ClientError unpriced(const ServiceReply &reply) {
     const int status = unpriced_status(reply.status);
     ClientError error(status, status_title(status), "The item could not be priced.");
     const std::string retry_after = reply.header("Retry-After");
-    if (status == reply.status && !retry_after.empty()) error.with_header("Retry-After", retry_after);
+    if (status == reply.status && !retry_after.empty())
+        error.with_header("Retry-After", retry_after);
     return error;
 }
 
 /// Asks the pricing service for the unit price of `quantity` units at the customer's tier.
-Cents price_snapshot(const Ctx &ctx, pqxx::work &tx, const Customer &customer, std::int64_t variant_id,
-                     std::int64_t quantity) {
+Cents price_snapshot(const Ctx &ctx, pqxx::work &tx, const Customer &customer,
+                     std::int64_t variant_id, std::int64_t quantity) {
     const std::string input = render_json([&](JsonWriter &w) {
         w.StartObject();
         put_key(w, "variant_id");
@@ -90,7 +96,8 @@ Cents price_snapshot(const Ctx &ctx, pqxx::work &tx, const Customer &customer, s
     // The host checks for the service when it loads the cart; a later reload may still leave
     // none, and then the client should retry rather than see a 500.
     if (!reply)
-        throw ClientError(503, "Service Unavailable", "No pricing plugin is loaded.").with_header("Retry-After", "1");
+        throw ClientError(503, "Service Unavailable", "No pricing plugin is loaded.")
+            .with_header("Retry-After", "1");
     if (reply->status != 200) {
         ctx.log(1, "price service answered " + std::to_string(reply->status) + ": " + reply->body);
         throw unpriced(*reply);
@@ -107,8 +114,9 @@ std::string render_line(const Line &line) {
 // ---- GET /api/cart/ -----------------------------------------------------------------------------
 
 // Creating the cart lazily keeps customers free of a cart row until they use one.
-const Statement kEnsureCart{"cart.ensure_cart",
-                            "INSERT INTO carts (customer_id) VALUES ($1) ON CONFLICT (customer_id) DO NOTHING"};
+const Statement kEnsureCart{
+    "cart.ensure_cart",
+    "INSERT INTO carts (customer_id) VALUES ($1) ON CONFLICT (customer_id) DO NOTHING"};
 const Statement kFindCart{"cart.find_cart", "SELECT id FROM carts WHERE customer_id = $1"};
 const Statement kLines{"cart.lines", CART_LINE_SELECT "WHERE ci.cart_id = $1 ORDER BY ci.id"};
 
@@ -125,10 +133,11 @@ void get_cart(const Ctx &ctx) {
 
 // ---- POST /api/cart/items/ ----------------------------------------------------------------------
 
-const Statement kProductVariants{"cart.product_variants",
-                                 "SELECT id FROM variants WHERE product_id = $1 ORDER BY id LIMIT 2"};
-const Statement kLineForVariant{"cart.line_for_variant",
-                                "SELECT quantity FROM cart_items WHERE cart_id = $1 AND variant_id = $2"};
+const Statement kProductVariants{
+    "cart.product_variants", "SELECT id FROM variants WHERE product_id = $1 ORDER BY id LIMIT 2"};
+const Statement kLineForVariant{
+    "cart.line_for_variant",
+    "SELECT quantity FROM cart_items WHERE cart_id = $1 AND variant_id = $2"};
 const Statement kUpsertLine{"cart.upsert_line",
                             "INSERT INTO cart_items (cart_id, variant_id, quantity, unit_price) "
                             "VALUES ($1, $2, $3, $4::numeric) "
@@ -139,9 +148,12 @@ const Statement kUpsertLine{"cart.upsert_line",
 /// The only variant of a product; 400 when the product is unknown or has several variants.
 std::int64_t sole_variant(pqxx::work &tx, std::int64_t product_id) {
     const auto rows = exec(tx, kProductVariants, product_id);
-    if (rows.empty()) throw validation_failed({{"product_id", {"Unknown product " + std::to_string(product_id) + "."}}});
+    if (rows.empty())
+        throw validation_failed(
+            {{"product_id", {"Unknown product " + std::to_string(product_id) + "."}}});
     if (rows.size() > 1)
-        throw validation_failed({{"product_id", {"This product has several variants; give variant_id."}}});
+        throw validation_failed(
+            {{"product_id", {"This product has several variants; give variant_id."}}});
     return rows[0][0].as<std::int64_t>();
 }
 
@@ -149,21 +161,26 @@ void add_item(const Ctx &ctx) {
     pqxx::work tx(ctx.db());
     const Customer customer = ctx.require_customer(tx);
     const AddItem input = parse_add_item(ctx.json_body());
-    const std::int64_t variant_id = input.variant_id ? *input.variant_id : sole_variant(tx, *input.product_id);
+    const std::int64_t variant_id =
+        input.variant_id ? *input.variant_id : sole_variant(tx, *input.product_id);
     const VariantStock stock = variant_stock(tx, variant_id);
     const auto cart_id = locked_cart_id(tx, customer.id);
     const auto existing = exec(tx, kLineForVariant, cart_id, variant_id);
     // Adding a variant already in the cart merges into one line and re-snapshots its price.
-    const std::int64_t quantity = input.quantity + (existing.empty() ? 0 : existing[0][0].as<std::int64_t>());
+    const std::int64_t quantity =
+        input.quantity + (existing.empty() ? 0 : existing[0][0].as<std::int64_t>());
     if (quantity > kMaxQuantity)
-        throw validation_failed({{"quantity", {"A line holds at most " + std::to_string(kMaxQuantity) + " units."}}});
+        throw validation_failed(
+            {{"quantity", {"A line holds at most " + std::to_string(kMaxQuantity) + " units."}}});
     require_available(quantity, stock.available);
     Line line;
     line.variant_id = variant_id;
     line.product_id = stock.product_id;
     line.quantity = quantity;
     line.unit_price = price_snapshot(ctx, tx, customer, variant_id, quantity);
-    line.id = exec(tx, kUpsertLine, cart_id, variant_id, quantity, format_money(line.unit_price))[0][0].as<std::int64_t>();
+    line.id =
+        exec(tx, kUpsertLine, cart_id, variant_id, quantity, format_money(line.unit_price))[0][0]
+            .as<std::int64_t>();
     tx.commit();
     ctx.reply(existing.empty() ? 201 : 200, render_line(line));
 }
@@ -171,8 +188,9 @@ void add_item(const Ctx &ctx) {
 // ---- PATCH /api/cart/items/{id}/ ----------------------------------------------------------------
 
 const Statement kLine{"cart.line", CART_LINE_SELECT "WHERE ci.id = $1 AND ci.cart_id = $2"};
-const Statement kUpdateLine{"cart.update_line",
-                            "UPDATE cart_items SET quantity = $2, unit_price = $3::numeric WHERE id = $1"};
+const Statement kUpdateLine{
+    "cart.update_line",
+    "UPDATE cart_items SET quantity = $2, unit_price = $3::numeric WHERE id = $1"};
 
 void update_item(const Ctx &ctx) {
     pqxx::work tx(ctx.db());
@@ -194,7 +212,8 @@ void update_item(const Ctx &ctx) {
 
 // ---- DELETE /api/cart/items/{id}/ ---------------------------------------------------------------
 
-const Statement kDeleteLine{"cart.delete_line", "DELETE FROM cart_items WHERE id = $1 AND cart_id = $2"};
+const Statement kDeleteLine{"cart.delete_line",
+                            "DELETE FROM cart_items WHERE id = $1 AND cart_id = $2"};
 
 void delete_item(const Ctx &ctx) {
     pqxx::work tx(ctx.db());
@@ -208,7 +227,8 @@ void delete_item(const Ctx &ctx) {
 
 }  // namespace
 
-const PluginDef kPlugin{"cart", "1.0.0",
+const PluginDef kPlugin{"cart",
+                        "1.0.0",
                         {{"GET", "/api/cart/", get_cart},
                          {"POST", "/api/cart/items/", add_item},
                          {"PATCH", "/api/cart/items/{id}/", update_item},

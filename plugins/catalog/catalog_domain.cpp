@@ -4,10 +4,13 @@
 namespace shopd::catalog {
 namespace {
 
-constexpr const char *kOrderingNames[kProductOrderingCount] = {"id", "-id", "name", "-name", "base_price", "-base_price"};
+constexpr const char *kOrderingNames[kProductOrderingCount] = {
+    "id", "-id", "name", "-name", "base_price", "-base_price"};
 constexpr std::size_t kMaxVariantsPerProduct = 1000;
 
-bool is_ascii_alnum(unsigned char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_ascii_alnum(unsigned char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 
 ClientError query_error(const char *param, std::string message) {
     return validation_failed({{param, {std::move(message)}}});
@@ -24,8 +27,10 @@ void put_member(JsonWriter &w, std::string_view key, std::string_view text) {
 }
 void put_member(JsonWriter &w, std::string_view key, const std::optional<std::int64_t> &n) {
     put_key(w, key);
-    if (n) w.Int64(*n);
-    else w.Null();
+    if (n)
+        w.Int64(*n);
+    else
+        w.Null();
 }
 // Cents is an int64 too: money needs its own name to leave as a two-decimal string.
 void put_money_member(JsonWriter &w, std::string_view key, Cents cents) {
@@ -34,7 +39,8 @@ void put_money_member(JsonWriter &w, std::string_view key, Cents cents) {
 }
 
 /// Reads one variant object; its errors are keyed with `prefix` ("variants[0]." or "").
-std::optional<NewVariant> read_variant(const rapidjson::Value &object, const std::string &prefix, FieldErrors &errors) {
+std::optional<NewVariant> read_variant(const rapidjson::Value &object, const std::string &prefix,
+                                       FieldErrors &errors) {
     Fields f(object, prefix);
     NewVariant v;
     const auto sku = f.text("sku", true, kMaxSkuChars);
@@ -52,11 +58,11 @@ std::optional<NewVariant> read_variant(const rapidjson::Value &object, const std
 }
 
 /// Validates the "variants" list of a product body into `product.variants`.
-void read_variants(const rapidjson::Value &list, std::optional<Cents> base_price, NewProduct &product,
-                   FieldErrors &errors) {
+void read_variants(const rapidjson::Value &list, std::optional<Cents> base_price,
+                   NewProduct &product, FieldErrors &errors) {
     if (list.Size() > kMaxVariantsPerProduct) {
-        errors["variants"].push_back("Ensure this list has no more than " + std::to_string(kMaxVariantsPerProduct) +
-                                     " items.");
+        errors["variants"].push_back("Ensure this list has no more than " +
+                                     std::to_string(kMaxVariantsPerProduct) + " items.");
         return;
     }
     std::set<std::string> skus;
@@ -69,8 +75,10 @@ void read_variants(const rapidjson::Value &list, std::optional<Cents> base_price
         auto v = read_variant(list[i], item + ".", errors);
         if (!v) continue;
         // The DB's unique index would catch it too, but only after writing the earlier ones.
-        if (!skus.insert(v->sku).second) errors[item + ".sku"].push_back("This sku appears twice in the request.");
-        if (base_price) check_variant_price(*base_price, v->price_delta, item + ".price_delta", errors);
+        if (!skus.insert(v->sku).second)
+            errors[item + ".sku"].push_back("This sku appears twice in the request.");
+        if (base_price)
+            check_variant_price(*base_price, v->price_delta, item + ".price_delta", errors);
         product.variants.push_back(std::move(*v));
     }
 }
@@ -148,7 +156,8 @@ ProductOrdering parse_ordering(const std::optional<std::string> &value) {
     throw query_error("ordering", "Not a valid choice; expected one of:" + choices + ".");
 }
 
-std::optional<std::int64_t> parse_id_filter(const char *name, const std::optional<std::string> &value) {
+std::optional<std::int64_t> parse_id_filter(const char *name,
+                                            const std::optional<std::string> &value) {
     if (!value || value->empty()) return std::nullopt;
     const auto id = parse_id(*value);
     if (!id) throw query_error(name, "A valid positive integer id is required.");
@@ -175,7 +184,8 @@ NewProduct parse_new_product(const rapidjson::Value &body) {
     Fields f(body);
     NewProduct p;
     if (auto name = f.text("name", true, kMaxNameChars)) p.name = *name;
-    if (auto description = f.text("description", false, kMaxDescriptionChars, true)) p.description = *description;
+    if (auto description = f.text("description", false, kMaxDescriptionChars, true))
+        p.description = *description;
     if (auto category = f.id("category_id", true)) p.category_id = *category;
     const auto base_price = f.money("base_price", true, false);
     if (base_price) p.base_price = *base_price;
@@ -205,8 +215,10 @@ std::int64_t parse_inventory(const rapidjson::Value &body) {
     return *stock;
 }
 
-void check_variant_price(Cents base_price, Cents price_delta, const std::string &field, FieldErrors &errors) {
-    if (base_price + price_delta < 0) errors[field].push_back("base_price + price_delta must not be negative.");
+void check_variant_price(Cents base_price, Cents price_delta, const std::string &field,
+                         FieldErrors &errors) {
+    if (base_price + price_delta < 0)
+        errors[field].push_back("base_price + price_delta must not be negative.");
 }
 
 void throw_field_errors(FieldErrors errors) {

@@ -56,7 +56,8 @@ ProductOrdering parse_ordering(const std::optional<std::string> &value);
 
 /// Parses an id filter (?category=, ?parent=, ?product=); absent or empty -> nullopt (no filter,
 /// as django-filter treats an empty value). Throws a 400 ClientError for anything else.
-std::optional<std::int64_t> parse_id_filter(const char *name, const std::optional<std::string> &value);
+std::optional<std::int64_t> parse_id_filter(const char *name,
+                                            const std::optional<std::string> &value);
 
 /// Parses ?search=; absent or empty -> nullopt. Throws 400 for text PostgreSQL cannot take
 /// (invalid UTF-8, NUL).
@@ -103,7 +104,8 @@ NewStandaloneVariant parse_new_variant(const rapidjson::Value &body);
 std::int64_t parse_inventory(const rapidjson::Value &body);
 
 /// Records an error on `field` when base_price + price_delta would be negative.
-void check_variant_price(Cents base_price, Cents price_delta, const std::string &field, FieldErrors &errors);
+void check_variant_price(Cents base_price, Cents price_delta, const std::string &field,
+                         FieldErrors &errors);
 
 /// Throws the 400 listing `errors`, if there are any: for checks whose errors are gathered
 /// across several readers (a product and its variants, a body and the database).

@@ -16,7 +16,8 @@ namespace {
 // from one snapshot in one round trip while the page itself can still stop after LIMIT rows.
 
 #define CATALOG_CATEGORY_COLUMNS "c.id, c.name, c.slug, c.parent_id"
-#define CATALOG_VARIANT_COLUMNS "v.id, v.product_id, v.sku, v.name, v.price_delta, v.stock, v.reserved"
+#define CATALOG_VARIANT_COLUMNS \
+    "v.id, v.product_id, v.sku, v.name, v.price_delta, v.stock, v.reserved"
 
 // ---------------------------------------------------------------------------------------------
 // Rows -> domain values
@@ -59,7 +60,8 @@ std::string render_one(const Value &value, void (*write)(JsonWriter &, const Val
 }
 
 ClientError unknown_id(const char *field, std::int64_t id) {
-    return validation_failed({{field, {"Invalid pk \"" + std::to_string(id) + "\" - object does not exist."}}});
+    return validation_failed(
+        {{field, {"Invalid pk \"" + std::to_string(id) + "\" - object does not exist."}}});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -71,17 +73,21 @@ using ReadTx = pqxx::nontransaction;
 
 /// SQL of one page of TABLE's COLUMNS, ordered by ID, narrowed to the rows whose FILTER column
 /// is $1 unless $1 is NULL; $2 limit, $3 offset; the total count ends each row.
-#define CATALOG_FILTERED_PAGE(COLUMNS, TABLE, FILTER, ID)                                   \
-    "SELECT " COLUMNS ","                                                                   \
-    " (SELECT count(*) FROM " TABLE " WHERE ($1::bigint IS NULL OR " FILTER " = $1))"       \
-    " FROM " TABLE " WHERE ($1::bigint IS NULL OR " FILTER " = $1)"                         \
+#define CATALOG_FILTERED_PAGE(COLUMNS, TABLE, FILTER, ID)                   \
+    "SELECT " COLUMNS                                                       \
+    ","                                                                     \
+    " (SELECT count(*) FROM " TABLE " WHERE ($1::bigint IS NULL OR " FILTER \
+    " = $1))"                                                               \
+    " FROM " TABLE " WHERE ($1::bigint IS NULL OR " FILTER                  \
+    " = $1)"                                                                \
     " ORDER BY " ID " LIMIT $2 OFFSET $3"
 
 /// GET of a list narrowed by one optional id filter (?parent=, ?product=): `page_statement`
 /// (a CATALOG_FILTERED_PAGE) returns one item a row.
 template <class Item>
 void reply_filtered_list(const Ctx &ctx, const char *filter, const Statement &page_statement,
-                         Item (*read)(const pqxx::row &), void (*write)(JsonWriter &, const Item &)) {
+                         Item (*read)(const pqxx::row &),
+                         void (*write)(JsonWriter &, const Item &)) {
     const auto query = ctx.query();
     const auto filter_id = parse_id_filter(filter, query.get(filter));
     const auto page = parse_page_request(query);
@@ -108,15 +114,17 @@ void reply_by_id(const Ctx &ctx, const Statement &by_id, Item (*read)(const pqxx
 // ---------------------------------------------------------------------------------------------
 // Categories
 
-const Statement kCategoryById{"catalog.category_by_id",
-                              "SELECT " CATALOG_CATEGORY_COLUMNS " FROM categories c WHERE c.id = $1"};
+const Statement kCategoryById{"catalog.category_by_id", "SELECT " CATALOG_CATEGORY_COLUMNS
+                                                        " FROM categories c WHERE c.id = $1"};
 
-const Statement kCategoryPage{"catalog.category_page",
-                              CATALOG_FILTERED_PAGE(CATALOG_CATEGORY_COLUMNS, "categories c", "c.parent_id", "c.id")};
+const Statement kCategoryPage{
+    "catalog.category_page",
+    CATALOG_FILTERED_PAGE(CATALOG_CATEGORY_COLUMNS, "categories c", "c.parent_id", "c.id")};
 
 // Every slug the new one could collide with: the base itself and base-<anything>.
-const Statement kTakenSlugs{"catalog.taken_slugs",
-                           "SELECT slug FROM categories WHERE slug = $1 OR starts_with(slug, $1 || '-')"};
+const Statement kTakenSlugs{
+    "catalog.taken_slugs",
+    "SELECT slug FROM categories WHERE slug = $1 OR starts_with(slug, $1 || '-')"};
 
 // DO NOTHING instead of a unique-violation error: a slug taken concurrently just returns no row
 // and the transaction stays usable for the next candidate (no savepoint needed).
@@ -150,7 +158,8 @@ std::int64_t insert_category(pqxx::work &tx, const NewCategory &input, std::stri
         }
         if (!rows.empty()) return rows[0][0].as<std::int64_t>();
     }
-    throw conflict("Could not find a free slug for this name; retry.").with_header("Retry-After", "1");
+    throw conflict("Could not find a free slug for this name; retry.")
+        .with_header("Retry-After", "1");
 }
 
 void create_category(const Ctx &ctx) {
@@ -169,14 +178,15 @@ void create_category(const Ctx &ctx) {
 // Products
 
 // A product row joined with each of its variants (columns 0-4 product, 5-11 variant).
-const Statement kProductById{"catalog.product_by_id",
-                             "SELECT p.id, p.name, p.description, p.category_id, p.base_price, " CATALOG_VARIANT_COLUMNS
-                             " FROM products p LEFT JOIN variants v ON v.product_id = p.id"
-                             " WHERE p.id = $1 ORDER BY v.id"};
+const Statement kProductById{
+    "catalog.product_by_id",
+    "SELECT p.id, p.name, p.description, p.category_id, p.base_price, " CATALOG_VARIANT_COLUMNS
+    " FROM products p LEFT JOIN variants v ON v.product_id = p.id"
+    " WHERE p.id = $1 ORDER BY v.id"};
 
 // Products matching ?category= ($1: itself and all descendants) and ?search= ($2).
-#define CATALOG_PRODUCT_FILTER                                                \
-    " WHERE ($1::bigint IS NULL OR p.category_id IN (SELECT id FROM tree))"   \
+#define CATALOG_PRODUCT_FILTER                                              \
+    " WHERE ($1::bigint IS NULL OR p.category_id IN (SELECT id FROM tree))" \
     " AND ($2::text IS NULL OR strpos(lower(p.name), lower($2)) > 0)"
 
 // One page of products with all their variants: kProductById's columns, then the total count.
@@ -185,15 +195,18 @@ const Statement kProductById{"catalog.product_by_id",
 // (base_price, id) indexes of sql/003). id breaks ties so pages never overlap. The count is an
 // uncorrelated subquery: computed once, from the same snapshot as the page. UNION (not UNION
 // ALL) in the tree also stops at a parent cycle.
-#define CATALOG_PRODUCT_PAGE(ORDER)                                                                   \
-    "WITH RECURSIVE tree (id) AS ("                                                                   \
-    "SELECT id FROM categories WHERE id = $1"                                                         \
-    " UNION SELECT c.id FROM categories c JOIN tree t ON c.parent_id = t.id"                          \
-    "), page AS ("                                                                                    \
-    "SELECT p.id, p.name, p.description, p.category_id, p.base_price FROM products p"                 \
-    CATALOG_PRODUCT_FILTER " ORDER BY " ORDER " LIMIT $3 OFFSET $4"                                   \
-    ") SELECT p.id, p.name, p.description, p.category_id, p.base_price, " CATALOG_VARIANT_COLUMNS ", " \
-    "(SELECT count(*) FROM products p" CATALOG_PRODUCT_FILTER ")"                                     \
+#define CATALOG_PRODUCT_PAGE(ORDER)                                                                          \
+    "WITH RECURSIVE tree (id) AS ("                                                                          \
+    "SELECT id FROM categories WHERE id = $1"                                                                \
+    " UNION SELECT c.id FROM categories c JOIN tree t ON c.parent_id = t.id"                                 \
+    "), page AS ("                                                                                           \
+    "SELECT p.id, p.name, p.description, p.category_id, p.base_price FROM products p" CATALOG_PRODUCT_FILTER \
+    " ORDER BY " ORDER                                                                                       \
+    " LIMIT $3 OFFSET $4"                                                                                    \
+    ") SELECT p.id, p.name, p.description, p.category_id, p.base_price, " CATALOG_VARIANT_COLUMNS            \
+    ", "                                                                                                     \
+    "(SELECT count(*) FROM products p" CATALOG_PRODUCT_FILTER                                                \
+    ")"                                                                                                      \
     " FROM page p LEFT JOIN variants v ON v.product_id = p.id ORDER BY " ORDER ", v.id"
 
 // Indexed by ProductOrdering.
@@ -212,10 +225,11 @@ const Statement kInsertProduct{"catalog.insert_product",
 
 // A duplicate SKU (even one committed by a concurrent request) returns no row rather than
 // failing the transaction, so every duplicate of a request can be reported at once.
-const Statement kInsertVariant{"catalog.insert_variant",
-                               "INSERT INTO variants AS v (product_id, sku, name, price_delta, stock)"
-                               " VALUES ($1, $2, $3, $4::numeric, $5)"
-                               " ON CONFLICT (sku) DO NOTHING RETURNING " CATALOG_VARIANT_COLUMNS};
+const Statement kInsertVariant{
+    "catalog.insert_variant",
+    "INSERT INTO variants AS v (product_id, sku, name, price_delta, stock)"
+    " VALUES ($1, $2, $3, $4::numeric, $5)"
+    " ON CONFLICT (sku) DO NOTHING RETURNING " CATALOG_VARIANT_COLUMNS};
 
 /// Folds product x variant rows (kProductById's columns, products in order) into products.
 std::vector<Product> products_of(const pqxx::result &rows) {
@@ -239,7 +253,8 @@ std::vector<Product> products_of(const pqxx::result &rows) {
 /// Inserts `v` into product `product_id` (for POST /api/products/ and POST /api/variants/);
 /// no row when its SKU is taken.
 pqxx::result insert_variant(pqxx::work &tx, std::int64_t product_id, const NewVariant &v) {
-    return exec(tx, kInsertVariant, product_id, v.sku, v.name, format_money(v.price_delta), v.stock);
+    return exec(tx, kInsertVariant, product_id, v.sku, v.name, format_money(v.price_delta),
+                v.stock);
 }
 
 void list_products(const Ctx &ctx) {
@@ -278,7 +293,8 @@ void insert_default_variant(pqxx::work &tx, std::int64_t product_id) {
 }
 
 /// Inserts the requested variants; every SKU already taken is reported (keyed by its index).
-void insert_variants(pqxx::work &tx, std::int64_t product_id, const std::vector<NewVariant> &variants) {
+void insert_variants(pqxx::work &tx, std::int64_t product_id,
+                     const std::vector<NewVariant> &variants) {
     FieldErrors errors;
     for (std::size_t i = 0; i < variants.size(); ++i)
         if (insert_variant(tx, product_id, variants[i]).empty())
@@ -299,8 +315,10 @@ void create_product(const Ctx &ctx) {
     } catch (const pqxx::foreign_key_violation &) {
         throw unknown_id("category_id", input.category_id);
     }
-    if (input.variants.empty()) insert_default_variant(tx, id);
-    else insert_variants(tx, id, input.variants);
+    if (input.variants.empty())
+        insert_default_variant(tx, id);
+    else
+        insert_variants(tx, id, input.variants);
     const auto products = products_of(exec(tx, kProductById, id));
     tx.commit();
     ctx.reply(201, render_one(products.at(0), write_product));
@@ -312,19 +330,24 @@ void create_product(const Ctx &ctx) {
 const Statement kVariantById{"catalog.variant_by_id",
                              "SELECT " CATALOG_VARIANT_COLUMNS " FROM variants v WHERE v.id = $1"};
 
-const Statement kVariantPage{"catalog.variant_page",
-                             CATALOG_FILTERED_PAGE(CATALOG_VARIANT_COLUMNS, "variants v", "v.product_id", "v.id")};
+const Statement kVariantPage{
+    "catalog.variant_page",
+    CATALOG_FILTERED_PAGE(CATALOG_VARIANT_COLUMNS, "variants v", "v.product_id", "v.id")};
 
 // FOR SHARE: the price the new variant's delta is checked against cannot change under us.
 const Statement kProductPriceForShare{"catalog.product_price_for_share",
                                       "SELECT base_price FROM products WHERE id = $1 FOR SHARE"};
 
-const Statement kLockVariant{"catalog.lock_variant", "SELECT reserved FROM variants WHERE id = $1 FOR UPDATE"};
+const Statement kLockVariant{"catalog.lock_variant",
+                             "SELECT reserved FROM variants WHERE id = $1 FOR UPDATE"};
 
-const Statement kSetStock{"catalog.set_stock",
-                          "UPDATE variants AS v SET stock = $2 WHERE v.id = $1 RETURNING " CATALOG_VARIANT_COLUMNS};
+const Statement kSetStock{
+    "catalog.set_stock",
+    "UPDATE variants AS v SET stock = $2 WHERE v.id = $1 RETURNING " CATALOG_VARIANT_COLUMNS};
 
-void list_variants(const Ctx &ctx) { reply_filtered_list(ctx, "product", kVariantPage, variant_of, write_variant); }
+void list_variants(const Ctx &ctx) {
+    reply_filtered_list(ctx, "product", kVariantPage, variant_of, write_variant);
+}
 
 void get_variant(const Ctx &ctx) { reply_by_id(ctx, kVariantById, variant_of, write_variant); }
 
@@ -335,7 +358,8 @@ void create_variant(const Ctx &ctx) {
     const auto product = exec(tx, kProductPriceForShare, input.product_id);
     if (product.empty()) throw unknown_id("product_id", input.product_id);
     FieldErrors errors;
-    check_variant_price(money_column(product[0][0]), input.variant.price_delta, "price_delta", errors);
+    check_variant_price(money_column(product[0][0]), input.variant.price_delta, "price_delta",
+                        errors);
     throw_field_errors(std::move(errors));
     const auto rows = insert_variant(tx, input.product_id, input.variant);
     if (rows.empty()) throw validation_failed({{"sku", {kDuplicateSku}}});
@@ -355,8 +379,8 @@ void set_inventory(const Ctx &ctx) {
     if (locked.empty()) throw not_found();
     const auto reserved = locked[0][0].as<std::int64_t>();
     if (stock < reserved)
-        throw conflict("stock " + std::to_string(stock) + " is below the " + std::to_string(reserved) +
-                       " units currently reserved.");
+        throw conflict("stock " + std::to_string(stock) + " is below the " +
+                       std::to_string(reserved) + " units currently reserved.");
     const auto rows = exec(tx, kSetStock, id, stock);
     tx.commit();
     ctx.reply(200, render_one(variant_of(rows[0]), write_variant));
@@ -365,7 +389,8 @@ void set_inventory(const Ctx &ctx) {
 // ---------------------------------------------------------------------------------------------
 // Plugin
 
-const PluginDef kPlugin{"catalog", "1.0.0",
+const PluginDef kPlugin{"catalog",
+                        "1.0.0",
                         {
                             {"GET", "/api/categories/", list_categories},
                             {"GET", "/api/categories/{id}/", get_category},

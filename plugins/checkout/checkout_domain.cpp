@@ -24,12 +24,15 @@ std::string canonical_cart(const std::vector<Line> &lines) {
     std::string out;
     for (const auto &l : sorted_by_variant(lines)) {
         if (!out.empty()) out += ';';
-        out += std::to_string(l.variant_id) + ':' + std::to_string(l.quantity) + ':' + format_money(l.unit_price);
+        out += std::to_string(l.variant_id) + ':' + std::to_string(l.quantity) + ':' +
+               format_money(l.unit_price);
     }
     return out;
 }
 
-std::string request_hash(const std::vector<Line> &lines) { return sha256_hex(canonical_cart(lines)); }
+std::string request_hash(const std::vector<Line> &lines) {
+    return sha256_hex(canonical_cart(lines));
+}
 
 std::vector<Shortage> shortages(const std::vector<Line> &lines, const Availability &available) {
     std::vector<Shortage> out;
@@ -49,13 +52,15 @@ std::string shortage_message(const Shortage &s) {
 ClientError out_of_stock(const std::vector<Shortage> &short_lines) {
     std::vector<std::string> messages;
     for (const auto &s : short_lines) messages.push_back(shortage_message(s));
-    return ClientError(400, status_title(400), "Insufficient stock; nothing was reserved.", {{"items", messages}})
+    return ClientError(400, status_title(400), "Insufficient stock; nothing was reserved.",
+                       {{"items", messages}})
         .with_member("variant_ids", variant_ids_of(short_lines));
 }
 
 std::string pg_array(const std::vector<std::int64_t> &values) {
     std::string out = "{";
-    for (std::size_t i = 0; i < values.size(); ++i) out += (i ? "," : "") + std::to_string(values[i]);
+    for (std::size_t i = 0; i < values.size(); ++i)
+        out += (i ? "," : "") + std::to_string(values[i]);
     return out + "}";
 }
 

@@ -26,7 +26,8 @@ constexpr std::int64_t kMaxReservationTtl = 365LL * 24 * 3600;
 std::int64_t g_reservation_ttl = kDefaultReservationTtl;
 
 void configure(const Settings &settings) {
-    g_reservation_ttl = settings.integer("reservation-ttl", kDefaultReservationTtl, 1, kMaxReservationTtl);
+    g_reservation_ttl =
+        settings.integer("reservation-ttl", kDefaultReservationTtl, 1, kMaxReservationTtl);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -35,7 +36,8 @@ void configure(const Settings &settings) {
 /// (variant_id, quantity, unit_price) rows as lines.
 std::vector<Line> lines_of(const pqxx::result &rows) {
     std::vector<Line> out;
-    for (const auto &r : rows) out.push_back({r[0].as<std::int64_t>(), r[1].as<std::int64_t>(), money_column(r[2])});
+    for (const auto &r : rows)
+        out.push_back({r[0].as<std::int64_t>(), r[1].as<std::int64_t>(), money_column(r[2])});
     return out;
 }
 
@@ -68,39 +70,47 @@ Reservation load_reservation(pqxx::work &tx, std::int64_t id, std::int64_t custo
 // the first request's uncommitted insert. PostgreSQL releases the lock only after the first
 // transaction's commit is visible, so whoever gets the lock next sees the stored key. A 64-bit
 // hash collision between two keys would only cost a spurious 409.
-const Statement kTryKeyLock{"checkout.try_key_lock",
-                            "SELECT pg_try_advisory_xact_lock(hashtextextended($1::bigint::text || ':' || $2, 0))"};
+const Statement kTryKeyLock{
+    "checkout.try_key_lock",
+    "SELECT pg_try_advisory_xact_lock(hashtextextended($1::bigint::text || ':' || $2, 0))"};
 const Statement kFindKey{"checkout.find_key",
                          "SELECT request_hash, reservation_id FROM idempotency_keys "
                          "WHERE customer_id = $1 AND key = $2 AND reservation_id IS NOT NULL"};
-const Statement kStoreKey{"checkout.store_key",
-                          "INSERT INTO idempotency_keys (customer_id, key, request_hash, reservation_id) "
-                          "VALUES ($1, $2, $3, $4)"};
+const Statement kStoreKey{
+    "checkout.store_key",
+    "INSERT INTO idempotency_keys (customer_id, key, request_hash, reservation_id) "
+    "VALUES ($1, $2, $3, $4)"};
 
 // The cart row lock orders us after the cart plugin's writers, so the lines cannot change
 // between reading and emptying them.
-const Statement kLockCart{"checkout.lock_cart", "SELECT id FROM carts WHERE customer_id = $1 FOR UPDATE"};
-const Statement kCartLines{"checkout.cart_lines",
-                           "SELECT variant_id, quantity, unit_price FROM cart_items WHERE cart_id = $1 ORDER BY variant_id"};
+const Statement kLockCart{"checkout.lock_cart",
+                          "SELECT id FROM carts WHERE customer_id = $1 FOR UPDATE"};
+const Statement kCartLines{
+    "checkout.cart_lines",
+    "SELECT variant_id, quantity, unit_price FROM cart_items WHERE cart_id = $1 ORDER BY variant_id"};
 const Statement kEmptyCart{"checkout.empty_cart", "DELETE FROM cart_items WHERE cart_id = $1"};
 
 // Every writer of variant rows (checkout, confirm, cancel, release) locks them in id order, so two
 // checkouts sharing variants queue instead of deadlocking. LockRows runs above the Sort.
-const Statement kLockVariants{"checkout.lock_variants",
-                              "SELECT id, stock - reserved FROM variants WHERE id = ANY($1::bigint[]) "
-                              "ORDER BY id FOR UPDATE"};
-const Statement kAddReserved{"checkout.add_reserved",
-                             "UPDATE variants v SET reserved = v.reserved + x.q "
-                             "FROM unnest($1::bigint[], $2::integer[]) AS x(id, q) WHERE v.id = x.id"};
-const Statement kInsertReservation{"checkout.insert_reservation",
-                                   "INSERT INTO reservations (customer_id, expires_at, total) "
-                                   "VALUES ($1, now() + $2::integer * interval '1 second', $3::numeric) "
-                                   "RETURNING id, floor(extract(epoch FROM expires_at))::bigint"};
-const Statement kInsertItems{"checkout.insert_items",
-                             "INSERT INTO reservation_items (reservation_id, variant_id, quantity, unit_price, line_total) "
-                             "SELECT $1, x.v, x.q, x.p, x.t "
-                             "FROM unnest($2::bigint[], $3::integer[], $4::numeric[], $5::numeric[]) "
-                             "WITH ORDINALITY AS x(v, q, p, t, n) ORDER BY x.n"};
+const Statement kLockVariants{
+    "checkout.lock_variants",
+    "SELECT id, stock - reserved FROM variants WHERE id = ANY($1::bigint[]) "
+    "ORDER BY id FOR UPDATE"};
+const Statement kAddReserved{
+    "checkout.add_reserved",
+    "UPDATE variants v SET reserved = v.reserved + x.q "
+    "FROM unnest($1::bigint[], $2::integer[]) AS x(id, q) WHERE v.id = x.id"};
+const Statement kInsertReservation{
+    "checkout.insert_reservation",
+    "INSERT INTO reservations (customer_id, expires_at, total) "
+    "VALUES ($1, now() + $2::integer * interval '1 second', $3::numeric) "
+    "RETURNING id, floor(extract(epoch FROM expires_at))::bigint"};
+const Statement kInsertItems{
+    "checkout.insert_items",
+    "INSERT INTO reservation_items (reservation_id, variant_id, quantity, unit_price, line_total) "
+    "SELECT $1, x.v, x.q, x.p, x.t "
+    "FROM unnest($2::bigint[], $3::integer[], $4::numeric[], $5::numeric[]) "
+    "WITH ORDINALITY AS x(v, q, p, t, n) ORDER BY x.n"};
 
 /// An Idempotency-Key already used successfully by this customer.
 struct StoredKey {
@@ -110,18 +120,22 @@ struct StoredKey {
 
 /// Takes the key's advisory lock (409 when a request with the key is running) and returns its
 /// stored outcome, if an earlier request with it succeeded.
-std::optional<StoredKey> claim_key(pqxx::work &tx, std::int64_t customer_id, const std::string &key) {
+std::optional<StoredKey> claim_key(pqxx::work &tx, std::int64_t customer_id,
+                                   const std::string &key) {
     if (key.size() > kMaxKeyLength)
-        throw bad_request("Idempotency-Key is longer than " + std::to_string(kMaxKeyLength) + " characters.");
+        throw bad_request("Idempotency-Key is longer than " + std::to_string(kMaxKeyLength) +
+                          " characters.");
     if (!exec(tx, kTryKeyLock, customer_id, key)[0][0].as<bool>())
-        throw conflict("A request with this Idempotency-Key is still in progress.").with_header("Retry-After", "1");
+        throw conflict("A request with this Idempotency-Key is still in progress.")
+            .with_header("Retry-After", "1");
     const auto rows = exec(tx, kFindKey, customer_id, key);
     if (rows.empty()) return std::nullopt;
     return StoredKey{rows[0][0].c_str(), rows[0][1].as<std::int64_t>()};
 }
 
 /// The customer's cart lines under the cart row lock (none when there is no cart yet), and its id.
-std::pair<std::optional<std::int64_t>, std::vector<Line>> locked_cart(pqxx::work &tx, std::int64_t customer_id) {
+std::pair<std::optional<std::int64_t>, std::vector<Line>> locked_cart(pqxx::work &tx,
+                                                                      std::int64_t customer_id) {
     const auto cart = exec(tx, kLockCart, customer_id);
     if (cart.empty()) return {std::nullopt, {}};
     const auto cart_id = cart[0][0].as<std::int64_t>();
@@ -132,7 +146,8 @@ std::pair<std::optional<std::int64_t>, std::vector<Line>> locked_cart(pqxx::work
 /// On rows this transaction holds already it returns at once, so it also serves to read them again.
 Availability lock_availability(pqxx::work &tx, const std::string &ids) {
     Availability out;
-    for (const auto &r : exec(tx, kLockVariants, ids)) out[r[0].as<std::int64_t>()] = r[1].as<std::int64_t>();
+    for (const auto &r : exec(tx, kLockVariants, ids))
+        out[r[0].as<std::int64_t>()] = r[1].as<std::int64_t>();
     return out;
 }
 
@@ -161,7 +176,8 @@ void lock_and_check_stock(pqxx::work &tx, const std::vector<Line> &lines) {
 
 /// Adds the lines to `reserved` and stores the reservation with its items. Returns it as
 /// stored, built from what we wrote rather than read back: two round trips fewer per checkout.
-Reservation create_reservation(pqxx::work &tx, std::int64_t customer_id, const std::vector<Line> &lines) {
+Reservation create_reservation(pqxx::work &tx, std::int64_t customer_id,
+                               const std::vector<Line> &lines) {
     Ids quantities;
     std::vector<Cents> prices, totals;
     for (const auto &l : lines) {
@@ -175,10 +191,12 @@ Reservation create_reservation(pqxx::work &tx, std::int64_t customer_id, const s
     r.status = "ACTIVE";
     r.items = lines;
     r.total = total_of(lines);
-    const auto row = exec(tx, kInsertReservation, customer_id, g_reservation_ttl, format_money(r.total))[0];
+    const auto row =
+        exec(tx, kInsertReservation, customer_id, g_reservation_ttl, format_money(r.total))[0];
     r.id = row[0].as<std::int64_t>();
     r.expires_at = row[1].as<std::int64_t>();
-    exec(tx, kInsertItems, r.id, ids, pg_array(quantities), pg_money_array(prices), pg_money_array(totals));
+    exec(tx, kInsertItems, r.id, ids, pg_array(quantities), pg_money_array(prices),
+         pg_money_array(totals));
     return r;
 }
 
@@ -188,7 +206,8 @@ Reservation create_reservation(pqxx::work &tx, std::int64_t customer_id, const s
 void replay(const Ctx &ctx, pqxx::work &tx, std::int64_t customer_id, const StoredKey &stored,
             const std::vector<Line> &lines) {
     if (!lines.empty() && request_hash(lines) != stored.request_hash)
-        throw ClientError(422, status_title(422), "This Idempotency-Key was already used with a different cart.");
+        throw ClientError(422, status_title(422),
+                          "This Idempotency-Key was already used with a different cart.");
     const Reservation r = load_reservation(tx, stored.reservation_id, customer_id);
     tx.commit();
     ctx.header("Idempotent-Replayed", "true");
@@ -225,14 +244,16 @@ void get_reservation(const Ctx &ctx) {
 }
 
 // The reservation row first, then its variant rows: the same order as the release job.
-const Statement kLockReservation{"checkout.lock_reservation",
-                                 "SELECT status, expires_at > now(), "
-                                 "to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
-                                 "FROM reservations WHERE id = $1 AND customer_id = $2 FOR UPDATE"};
-const Statement kConsumeStock{"checkout.consume_stock",
-                              "UPDATE variants v SET stock = v.stock - g.q, reserved = v.reserved - g.q "
-                              "FROM (SELECT variant_id, sum(quantity)::integer AS q FROM reservation_items "
-                              "WHERE reservation_id = $1 GROUP BY variant_id) g WHERE v.id = g.variant_id"};
+const Statement kLockReservation{
+    "checkout.lock_reservation",
+    "SELECT status, expires_at > now(), "
+    "to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+    "FROM reservations WHERE id = $1 AND customer_id = $2 FOR UPDATE"};
+const Statement kConsumeStock{
+    "checkout.consume_stock",
+    "UPDATE variants v SET stock = v.stock - g.q, reserved = v.reserved - g.q "
+    "FROM (SELECT variant_id, sum(quantity)::integer AS q FROM reservation_items "
+    "WHERE reservation_id = $1 GROUP BY variant_id) g WHERE v.id = g.variant_id"};
 const Statement kSetStatus{"checkout.set_status",
                            "UPDATE reservations SET status = $2, updated_at = now() WHERE id = $1"};
 
@@ -240,9 +261,13 @@ const Statement kSetStatus{"checkout.set_status",
 using Settle = void (*)(pqxx::work &tx, std::int64_t reservation_id);
 
 /// Confirmed: the units leave stock and reserved alike.
-void consume_stock(pqxx::work &tx, std::int64_t reservation_id) { exec(tx, kConsumeStock, reservation_id); }
+void consume_stock(pqxx::work &tx, std::int64_t reservation_id) {
+    exec(tx, kConsumeStock, reservation_id);
+}
 /// Cancelled: the units go back, as when a reservation expires.
-void return_reserved(pqxx::work &tx, std::int64_t reservation_id) { give_back(tx, {reservation_id}); }
+void return_reserved(pqxx::work &tx, std::int64_t reservation_id) {
+    give_back(tx, {reservation_id});
+}
 
 /// Moves the caller's ACTIVE, unexpired reservation to `status`, applying `settle` to its
 /// variant rows; 409 when it is not ACTIVE or has expired (nothing changes then).
@@ -269,7 +294,8 @@ void confirm(const Ctx &ctx) { finish(ctx, "CONFIRMED", consume_stock); }
 /// POST /api/reservations/{id}/cancel/
 void cancel(const Ctx &ctx) { finish(ctx, "CANCELLED", return_reserved); }
 
-const PluginDef kPlugin{"checkout", "1.0.0",
+const PluginDef kPlugin{"checkout",
+                        "1.0.0",
                         {{"POST", "/api/cart/checkout/", checkout},
                          {"GET", "/api/reservations/{id}/", get_reservation},
                          {"POST", "/api/reservations/{id}/confirm/", confirm},

@@ -11,36 +11,43 @@ namespace shopd::checkout {
 namespace {
 
 // `now()` is the transaction's start time: every statement of one batch agrees on "expired".
-const Statement kCountExpired{"checkout.count_expired",
-                              "SELECT count(*) FROM reservations WHERE status = 'ACTIVE' AND expires_at < now()"};
-const Statement kLockExpiredBatch{"checkout.lock_expired_batch",
-                                  "SELECT id FROM reservations WHERE status = 'ACTIVE' AND expires_at < now() "
-                                  "ORDER BY expires_at, id LIMIT $1 FOR UPDATE SKIP LOCKED"};
+const Statement kCountExpired{
+    "checkout.count_expired",
+    "SELECT count(*) FROM reservations WHERE status = 'ACTIVE' AND expires_at < now()"};
+const Statement kLockExpiredBatch{
+    "checkout.lock_expired_batch",
+    "SELECT id FROM reservations WHERE status = 'ACTIVE' AND expires_at < now() "
+    "ORDER BY expires_at, id LIMIT $1 FOR UPDATE SKIP LOCKED"};
 // LockRows runs above the Sort, so rows are locked in id order.
-const Statement kLockVariantsOf{"checkout.lock_variants_of",
-                                "SELECT id FROM variants WHERE id IN (SELECT variant_id FROM reservation_items "
-                                "WHERE reservation_id = ANY($1::bigint[])) ORDER BY id FOR UPDATE"};
-const Statement kLockExpiredHolding{"checkout.lock_expired_holding",
-                                    "SELECT r.id FROM reservations r WHERE r.status = 'ACTIVE' AND r.expires_at < now() "
-                                    "AND EXISTS (SELECT 1 FROM reservation_items ri WHERE ri.reservation_id = r.id "
-                                    "AND ri.variant_id = ANY($1::bigint[])) ORDER BY r.id FOR UPDATE SKIP LOCKED"};
+const Statement kLockVariantsOf{
+    "checkout.lock_variants_of",
+    "SELECT id FROM variants WHERE id IN (SELECT variant_id FROM reservation_items "
+    "WHERE reservation_id = ANY($1::bigint[])) ORDER BY id FOR UPDATE"};
+const Statement kLockExpiredHolding{
+    "checkout.lock_expired_holding",
+    "SELECT r.id FROM reservations r WHERE r.status = 'ACTIVE' AND r.expires_at < now() "
+    "AND EXISTS (SELECT 1 FROM reservation_items ri WHERE ri.reservation_id = r.id "
+    "AND ri.variant_id = ANY($1::bigint[])) ORDER BY r.id FOR UPDATE SKIP LOCKED"};
 const Statement kItemVariants{"checkout.item_variants",
                               "SELECT reservation_id, variant_id FROM reservation_items "
                               "WHERE reservation_id = ANY($1::bigint[])"};
-const Statement kTryLockVariants{"checkout.try_lock_variants",
-                                 "SELECT id FROM variants WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE SKIP LOCKED"};
+const Statement kTryLockVariants{
+    "checkout.try_lock_variants",
+    "SELECT id FROM variants WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE SKIP LOCKED"};
 const Statement kMarkExpired{"checkout.mark_expired",
                              "UPDATE reservations SET status = 'EXPIRED', updated_at = now() "
                              "WHERE id = ANY($1::bigint[]) AND status = 'ACTIVE' RETURNING id"};
-const Statement kGiveBack{"checkout.give_back",
-                          "UPDATE variants v SET reserved = v.reserved - g.q "
-                          "FROM (SELECT variant_id, sum(quantity)::integer AS q FROM reservation_items "
-                          "WHERE reservation_id = ANY($1::bigint[]) GROUP BY variant_id) g WHERE v.id = g.variant_id"};
-const Statement kLogExpiry{"checkout.log_expiry",
-                           "INSERT INTO expiry_log (reservation_id, released_by, item_count, unit_count) "
-                           "SELECT r.id, $2, count(ri.id), coalesce(sum(ri.quantity), 0) "
-                           "FROM unnest($1::bigint[]) AS r(id) LEFT JOIN reservation_items ri ON ri.reservation_id = r.id "
-                           "GROUP BY r.id"};
+const Statement kGiveBack{
+    "checkout.give_back",
+    "UPDATE variants v SET reserved = v.reserved - g.q "
+    "FROM (SELECT variant_id, sum(quantity)::integer AS q FROM reservation_items "
+    "WHERE reservation_id = ANY($1::bigint[]) GROUP BY variant_id) g WHERE v.id = g.variant_id"};
+const Statement kLogExpiry{
+    "checkout.log_expiry",
+    "INSERT INTO expiry_log (reservation_id, released_by, item_count, unit_count) "
+    "SELECT r.id, $2, count(ri.id), coalesce(sum(ri.quantity), 0) "
+    "FROM unnest($1::bigint[]) AS r(id) LEFT JOIN reservation_items ri ON ri.reservation_id = r.id "
+    "GROUP BY r.id"};
 
 Ids ids_of(const pqxx::result &rows) {
     Ids out;
@@ -50,7 +57,9 @@ Ids ids_of(const pqxx::result &rows) {
 
 }  // namespace
 
-std::int64_t count_expired(pqxx::transaction_base &tx) { return exec(tx, kCountExpired)[0][0].as<std::int64_t>(); }
+std::int64_t count_expired(pqxx::transaction_base &tx) {
+    return exec(tx, kCountExpired)[0][0].as<std::int64_t>();
+}
 
 Ids lock_expired_batch(pqxx::transaction_base &tx, std::size_t limit) {
     return ids_of(exec(tx, kLockExpiredBatch, static_cast<std::int64_t>(limit)));
@@ -74,7 +83,8 @@ Ids lock_expired_holding(pqxx::transaction_base &tx, const Ids &variant_ids,
     }
     std::set<std::int64_t> held = locked_variants;
     if (!extra.empty()) {
-        for (const auto id : ids_of(exec(tx, kTryLockVariants, pg_array(Ids(extra.begin(), extra.end())))))
+        for (const auto id :
+             ids_of(exec(tx, kTryLockVariants, pg_array(Ids(extra.begin(), extra.end())))))
             held.insert(id);
     }
     Ids releasable;
@@ -90,7 +100,8 @@ void give_back(pqxx::transaction_base &tx, const Ids &reservation_ids) {
     exec(tx, kGiveBack, pg_array(reservation_ids));
 }
 
-std::size_t release_locked(pqxx::transaction_base &tx, const Ids &reservation_ids, const char *released_by) {
+std::size_t release_locked(pqxx::transaction_base &tx, const Ids &reservation_ids,
+                           const char *released_by) {
     if (reservation_ids.empty()) return 0;
     const Ids released = ids_of(exec(tx, kMarkExpired, pg_array(reservation_ids)));
     if (released.empty()) return 0;

@@ -21,7 +21,8 @@ constexpr const char *kReleasedByCheckout = "checkout";
 std::int64_t count_expired(pqxx::transaction_base &tx);
 
 /// Locks up to `limit` ACTIVE reservations past expires_at, oldest first. Rows another
-/// transaction holds (a confirm, a checkout, another copy of the job) are skipped, never waited for.
+/// transaction holds (a confirm, a checkout, another copy of the job) are skipped, never waited
+/// for.
 Ids lock_expired_batch(pqxx::transaction_base &tx, std::size_t limit);
 
 /// Locks the variant rows the given reservations hold, in variant-id order (waits for them: every
@@ -33,7 +34,8 @@ void lock_variants_of(pqxx::transaction_base &tx, const Ids &reservation_ids);
 /// hold, all without waiting — the checkout already holds rows, so waiting out of order could
 /// deadlock. Returns the reservations whose every variant row is now locked by this transaction
 /// (the others are left to the job).
-Ids lock_expired_holding(pqxx::transaction_base &tx, const Ids &variant_ids, const std::set<std::int64_t> &locked_variants);
+Ids lock_expired_holding(pqxx::transaction_base &tx, const Ids &variant_ids,
+                         const std::set<std::int64_t> &locked_variants);
 
 /// Gives the reservations' quantities back to their variants (reserved -= quantity per item), as
 /// a release or a cancel does. The caller holds the variant rows (lock_variants_of).
@@ -42,6 +44,7 @@ void give_back(pqxx::transaction_base &tx, const Ids &reservation_ids);
 /// Releases reservations this transaction has locked (and whose variant rows it holds): status
 /// EXPIRED, reserved -= quantity per item, one expiry_log row each. Returns how many it released
 /// (a reservation no longer ACTIVE is skipped).
-std::size_t release_locked(pqxx::transaction_base &tx, const Ids &reservation_ids, const char *released_by);
+std::size_t release_locked(pqxx::transaction_base &tx, const Ids &reservation_ids,
+                           const char *released_by);
 
 }  // namespace shopd::checkout

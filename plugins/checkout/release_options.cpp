@@ -18,12 +18,12 @@ ParsedOptions parse_release_options(int argc, const char *const *argv, const cha
         "Usage: reservation-release [options]\n"
         "Marks ACTIVE reservations past expires_at as EXPIRED, gives their quantities back and\n"
         "writes one expiry_log row each. Safe next to checkouts and other copies.\nOptions");
-    desc.add_options()
-        ("help", "show this help and exit")
-        ("db", po::value(&db), "database URL (default: $SHOPD_DATABASE_URL)")
-        ("batch-size", po::value(&batch_size)->default_value(batch_size),
-         "reservations released per transaction (1..100000)")
-        ("dry-run", po::bool_switch(&out.options.dry_run), "count what would be released; change nothing");
+    desc.add_options()("help", "show this help and exit")(
+        "db", po::value(&db), "database URL (default: $SHOPD_DATABASE_URL)")(
+        "batch-size", po::value(&batch_size)->default_value(batch_size),
+        "reservations released per transaction (1..100000)")(
+        "dry-run", po::bool_switch(&out.options.dry_run),
+        "count what would be released; change nothing");
     std::ostringstream usage;
     usage << desc;
     try {
@@ -47,7 +47,8 @@ ParsedOptions parse_release_options(int argc, const char *const *argv, const cha
     }
     if (batch_size < 1 || batch_size > static_cast<long long>(kMaxBatchSize)) {
         out.exit_code = 2;
-        out.message = "reservation-release: --batch-size must be between 1 and " + std::to_string(kMaxBatchSize);
+        out.message = "reservation-release: --batch-size must be between 1 and " +
+                      std::to_string(kMaxBatchSize);
         return out;
     }
     if (db.empty()) {

@@ -10,9 +10,9 @@ constexpr std::size_t kDefaultBatchSize = 500;
 constexpr std::size_t kMaxBatchSize = 100000;
 
 struct ReleaseOptions {
-    std::string db;                             ///< libpq connection string / URL
-    std::size_t batch_size = kDefaultBatchSize; ///< reservations per transaction
-    bool dry_run = false;                       ///< count only, change nothing
+    std::string db;                              ///< libpq connection string / URL
+    std::size_t batch_size = kDefaultBatchSize;  ///< reservations per transaction
+    bool dry_run = false;                        ///< count only, change nothing
 };
 
 /// The outcome of parsing: run with `options`, or exit with `exit_code` after printing `message`

@@ -46,7 +46,8 @@ int run(const ReleaseOptions &options) {
 
 int main(int argc, char **argv) {
     using namespace shopd::checkout;
-    const ParsedOptions parsed = parse_release_options(argc, argv, std::getenv("SHOPD_DATABASE_URL"));
+    const ParsedOptions parsed =
+        parse_release_options(argc, argv, std::getenv("SHOPD_DATABASE_URL"));
     if (!parsed.run) {
         (parsed.exit_code == 0 ? std::cout : std::cerr) << parsed.message << std::endl;
         return parsed.exit_code;
@@ -54,7 +55,8 @@ int main(int argc, char **argv) {
     try {
         return run(parsed.options);
     } catch (const pqxx::sql_error &e) {
-        std::cerr << "reservation-release: database error " << e.sqlstate() << ": " << e.what() << std::endl;
+        std::cerr << "reservation-release: database error " << e.sqlstate() << ": " << e.what()
+                  << std::endl;
     } catch (const std::exception &e) {
         std::cerr << "reservation-release: " << e.what() << std::endl;
     }

@@ -18,7 +18,8 @@ NewCustomer parse_new_customer(const rapidjson::Value &body) {
     return c;
 }
 
-std::string render_created_customer(std::int64_t id, const NewCustomer &customer, const std::string &token) {
+std::string render_created_customer(std::int64_t id, const NewCustomer &customer,
+                                    const std::string &token) {
     return render_json([&](JsonWriter &w) {
         w.StartObject();
         put_key(w, "id");

@@ -22,6 +22,7 @@ NewCustomer parse_new_customer(const rapidjson::Value &body);
 
 /// The 201 answer to POST /api/customers/: the customer and its token. This is the only place
 /// the token is ever shown; the database keeps just its hash.
-std::string render_created_customer(std::int64_t id, const NewCustomer &customer, const std::string &token);
+std::string render_created_customer(std::int64_t id, const NewCustomer &customer,
+                                    const std::string &token);
 
 }  // namespace shopd::customers

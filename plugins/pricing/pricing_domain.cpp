@@ -42,8 +42,10 @@ bool within_numeric_12_2(Cents c) { return c >= -kMaxNumeric12_2 && c <= kMaxNum
 
 void check_input(const PriceInput &in) {
     if (in.quantity < kMinQuantity || in.quantity > kMaxQuantity)
-        throw std::invalid_argument("quantity " + std::to_string(in.quantity) + " outside 1..10000");
-    if (in.base_price < 0 || !within_numeric_12_2(in.base_price) || !within_numeric_12_2(in.variant_delta))
+        throw std::invalid_argument("quantity " + std::to_string(in.quantity) +
+                                    " outside 1..10000");
+    if (in.base_price < 0 || !within_numeric_12_2(in.base_price) ||
+        !within_numeric_12_2(in.variant_delta))
         throw std::invalid_argument("amount outside NUMERIC(12,2)");
     if (!is_known_tier(in.tier)) throw std::invalid_argument("unknown tier " + in.tier);
 }
@@ -57,10 +59,12 @@ Price compute_price(const PriceInput &in, const std::vector<Rule> &rules) {
     if (unit < 0) unit = 0;
     // Each step rounds (apply_percent_off is half-up to the cent), so two rules are not one
     // combined percentage: 550.00 -10% = 495.00, -15% = 420.75 (not 550.00 * 0.765).
-    for (const Rule *rule : {quantity_rule_for(rules, in.quantity), tier_rule_for(rules, in.tier)}) {
+    for (const Rule *rule :
+         {quantity_rule_for(rules, in.quantity), tier_rule_for(rules, in.tier)}) {
         if (!rule) continue;
         if (rule->percent_off < 0 || rule->percent_off > 10000)
-            throw std::invalid_argument("rule " + std::to_string(rule->id) + ": percent_off outside 0..100");
+            throw std::invalid_argument("rule " + std::to_string(rule->id) +
+                                        ": percent_off outside 0..100");
         unit = apply_percent_off(unit, rule->percent_off);
         out.applied.push_back(*rule);
     }
@@ -91,14 +95,17 @@ rapidjson::Document query_as_object(const Query &query, std::initializer_list<co
     for (const char *key : keys) {
         if (auto value = query.get(key))
             d.AddMember(rapidjson::StringRef(key),
-                        rapidjson::Value(value->data(), static_cast<rapidjson::SizeType>(value->size()), alloc), alloc);
+                        rapidjson::Value(value->data(),
+                                         static_cast<rapidjson::SizeType>(value->size()), alloc),
+                        alloc);
     }
     return d;
 }
 
 /// What a price is asked for, from the route's query or the service's input: one set of rules
 /// and messages for both; only the tier's name and whether the variant is required differ.
-PriceQuery read_price_request(const rapidjson::Value &object, const char *tier_key, bool variant_required) {
+PriceQuery read_price_request(const rapidjson::Value &object, const char *tier_key,
+                              bool variant_required) {
     Fields f(object);
     PriceQuery request;
     request.variant_id = f.id("variant_id", variant_required);
@@ -117,7 +124,8 @@ bool present(const rapidjson::Value &body, const char *key) {
 }  // namespace
 
 PriceQuery parse_price_query(const Query &query) {
-    return read_price_request(query_as_object(query, {"quantity", "user_tier", "variant_id"}), "user_tier", false);
+    return read_price_request(query_as_object(query, {"quantity", "user_tier", "variant_id"}),
+                              "user_tier", false);
 }
 
 ServiceInput parse_service_input(std::string_view body) {
@@ -134,8 +142,11 @@ Rule parse_new_rule(const rapidjson::Value &body) {
     if (kind == "QUANTITY") {
         rule.kind = RuleKind::quantity;
         // An integer column: cap there so a huge value is a 400, not a numeric_value_out_of_range.
-        rule.min_quantity = f.integer("min_quantity", true, 1, std::numeric_limits<std::int32_t>::max()).value_or(0);
-        if (present(body, "tier")) f.error("tier", "A QUANTITY rule has no tier; omit it or send null.");
+        rule.min_quantity =
+            f.integer("min_quantity", true, 1, std::numeric_limits<std::int32_t>::max())
+                .value_or(0);
+        if (present(body, "tier"))
+            f.error("tier", "A QUANTITY rule has no tier; omit it or send null.");
     } else if (kind == "TIER") {
         rule.kind = RuleKind::tier;
         rule.tier = tier_field(f, "tier", true).value_or("");
@@ -147,12 +158,16 @@ Rule parse_new_rule(const rapidjson::Value &body) {
 }
 
 ClientError unknown_variant(std::int64_t variant_id) {
-    return validation_failed({{"variant_id", {"Invalid pk \"" + std::to_string(variant_id) + "\" - object does not exist."}}});
+    return validation_failed(
+        {{"variant_id",
+          {"Invalid pk \"" + std::to_string(variant_id) + "\" - object does not exist."}}});
 }
 
 ClientError foreign_variant(std::int64_t variant_id, std::int64_t product_id) {
-    return validation_failed({{"variant_id", {"Variant " + std::to_string(variant_id) +
-                                              " does not belong to product " + std::to_string(product_id) + "."}}});
+    return validation_failed(
+        {{"variant_id",
+          {"Variant " + std::to_string(variant_id) + " does not belong to product " +
+           std::to_string(product_id) + "."}}});
 }
 
 // ---- output ---------------------------------------------------------------------------------
@@ -169,11 +184,15 @@ void write_rule_object(JsonWriter &w, const Rule &rule, bool with_conditions) {
     w.String(kind_name(rule.kind));
     if (with_conditions) {
         put_key(w, "min_quantity");
-        if (rule.kind == RuleKind::quantity) w.Int64(rule.min_quantity);
-        else w.Null();
+        if (rule.kind == RuleKind::quantity)
+            w.Int64(rule.min_quantity);
+        else
+            w.Null();
         put_key(w, "tier");
-        if (rule.kind == RuleKind::tier) put_string(w, rule.tier);
-        else w.Null();
+        if (rule.kind == RuleKind::tier)
+            put_string(w, rule.tier);
+        else
+            w.Null();
     }
     put_key(w, "percent_off");
     put_string(w, format_percent(rule.percent_off));
@@ -193,8 +212,10 @@ std::string quote_json(const Quote &quote, std::string_view engine, QuoteFor ans
         put_key(w, "product_id");
         w.Int64(quote.product_id);
         put_key(w, "variant_id");
-        if (quote.variant_id) w.Int64(*quote.variant_id);
-        else w.Null();
+        if (quote.variant_id)
+            w.Int64(*quote.variant_id);
+        else
+            w.Null();
         put_key(w, "quantity");
         w.Int64(quote.input.quantity);
         put_key(w, route ? "user_tier" : "tier");
@@ -225,7 +246,9 @@ std::string quote_json(const Quote &quote, std::string_view engine, QuoteFor ans
 
 void write_rule(JsonWriter &w, const Rule &rule) { write_rule_object(w, rule, true); }
 
-std::string price_json(const Quote &quote, std::string_view engine) { return quote_json(quote, engine, QuoteFor::route); }
+std::string price_json(const Quote &quote, std::string_view engine) {
+    return quote_json(quote, engine, QuoteFor::route);
+}
 
 std::string service_price_json(const Quote &quote, std::string_view engine) {
     return quote_json(quote, engine, QuoteFor::service);

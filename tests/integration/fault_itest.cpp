@@ -47,7 +47,9 @@ constexpr auto kLoadDuration = std::chrono::seconds(3);
 constexpr long kMinHealthyRequests = 300;  // 4 clients for 3 s serve thousands
 constexpr int kSwaps = 20;
 
-bool contains(const std::string &text, const std::string &needle) { return text.find(needle) != std::string::npos; }
+bool contains(const std::string &text, const std::string &needle) {
+    return text.find(needle) != std::string::npos;
+}
 
 std::string lower(std::string s) {
     std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -95,8 +97,10 @@ void healthy_client(const std::atomic<bool> &stop, Tally &t) {
         ++t.requests;
         try {
             const auto r = http.get(path);
-            if (r.status >= 200 && r.status <= 299) ++t.ok;
-            else t.fail("GET " + path + ": " + r.describe());
+            if (r.status >= 200 && r.status <= 299)
+                ++t.ok;
+            else
+                t.fail("GET " + path + ": " + r.describe());
         } catch (const std::exception &e) {  // Http throws on transport errors
             t.fail("GET " + path + ": " + e.what());
         }
@@ -110,8 +114,10 @@ void metrics_scraper(const std::atomic<bool> &stop, Tally &t) {
         ++t.requests;
         try {
             const auto r = http.get("/metrics/");
-            if (r.status == 200 && contains(r.body, "shopd_plugin_info{name=\"pricing\"")) ++t.ok;
-            else t.fail("GET /metrics/: " + r.describe());
+            if (r.status == 200 && contains(r.body, "shopd_plugin_info{name=\"pricing\""))
+                ++t.ok;
+            else
+                t.fail("GET /metrics/: " + r.describe());
         } catch (const std::exception &e) {
             t.fail(std::string("GET /metrics/: ") + e.what());
         }
@@ -145,7 +151,8 @@ void assert_host_alive() {
 void assert_thrower_serves(Http &http, const std::string &when) {
     const auto r = http.get("/api/test/ok/");
     CPPUNIT_ASSERT_EQUAL_MESSAGE(when + ": /api/test/ok/: " + r.describe(), 200L, r.status);
-    CPPUNIT_ASSERT_MESSAGE(when + ": /api/test/ok/: " + r.describe(), contains(r.body, "\"plugin\":\"thrower\""));
+    CPPUNIT_ASSERT_MESSAGE(when + ": /api/test/ok/: " + r.describe(),
+                           contains(r.body, "\"plugin\":\"thrower\""));
 }
 
 }  // namespace
@@ -160,8 +167,9 @@ class FaultITest : public CppUnit::TestFixture {
 public:
     void setUp() override {
         Http admin;
-        CPPUNIT_ASSERT_EQUAL_MESSAGE("the thrower plugin is not loaded (scripts/test puts it in SHOPD_PLUGINS)",
-                                     std::string("1.0.0"), plugin_version(admin, "thrower"));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(
+            "the thrower plugin is not loaded (scripts/test puts it in SHOPD_PLUGINS)",
+            std::string("1.0.0"), plugin_version(admin, "thrower"));
     }
 
     void throwingHandlerFailsOnlyItsRequest() {
@@ -169,7 +177,8 @@ public:
         std::atomic<bool> stop{false};
         std::vector<std::thread> clients;
         Joiner joiner{stop, clients};
-        for (int i = 0; i < kClients; ++i) clients.emplace_back(healthy_client, std::cref(stop), std::ref(tally));
+        for (int i = 0; i < kClients; ++i)
+            clients.emplace_back(healthy_client, std::cref(stop), std::ref(tally));
 
         // The throwing routes from this thread, spread over the load period, each with a request
         // id of our own; every one must fail alone, with the host's 500 problem+json.
@@ -182,36 +191,42 @@ public:
             for (const char *name : {"throw", "throw-other"}) {
                 const std::string route = name;
                 // No id is a substring of another ("...-1-std" is not in "...-11-std").
-                const std::string rid = rid_prefix + "-" + std::to_string(i) + (route == "throw" ? "-std" : "-int");
+                const std::string rid =
+                    rid_prefix + "-" + std::to_string(i) + (route == "throw" ? "-std" : "-int");
                 const std::string what = "GET /api/test/" + route + "/ #" + std::to_string(i);
-                const auto r = http.request("GET", "/api/test/" + route + "/", "", "", {{"X-Request-Id", rid}});
+                const auto r = http.request("GET", "/api/test/" + route + "/", "", "",
+                                            {{"X-Request-Id", rid}});
                 assert_problem(r, 500, what.c_str());
-                CPPUNIT_ASSERT_EQUAL_MESSAGE(what + ": request id echoed", rid, r.header("X-Request-Id"));
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(what + ": request id echoed", rid,
+                                             r.header("X-Request-Id"));
                 // What the plugin wrote before it threw is gone.
-                CPPUNIT_ASSERT_MESSAGE(what + ": partial answer leaked", r.header("X-Thrower-Partial").empty() &&
-                                                                             !contains(r.body, "partial"));
+                CPPUNIT_ASSERT_MESSAGE(
+                    what + ": partial answer leaked",
+                    r.header("X-Thrower-Partial").empty() && !contains(r.body, "partial"));
                 (route == "throw" ? std_rid : other_rid) = rid;
                 std::this_thread::sleep_for(pause);
             }
         }
         // The same keep-alive connection still serves.
         assert_thrower_serves(http, "after the throws");
-        while (Clock::now() - start < kLoadDuration) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        while (Clock::now() - start < kLoadDuration)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
         stop = true;
         for (auto &t : clients) t.join();
 
-        std::cout << "\nthrowing handler: " << 2 * kThrowsPerRoute << " throwing requests, " << tally.requests
-                  << " other requests from " << kClients << " clients (2xx " << tally.ok << ", failed "
-                  << tally.failed << ")" << std::endl;
-        CPPUNIT_ASSERT_EQUAL_MESSAGE("requests to other routes failed:" + tally.first_failures(), 0L,
-                                     tally.failed.load());
+        std::cout << "\nthrowing handler: " << 2 * kThrowsPerRoute << " throwing requests, "
+                  << tally.requests << " other requests from " << kClients << " clients (2xx "
+                  << tally.ok << ", failed " << tally.failed << ")" << std::endl;
+        CPPUNIT_ASSERT_EQUAL_MESSAGE("requests to other routes failed:" + tally.first_failures(),
+                                     0L, tally.failed.load());
         CPPUNIT_ASSERT_MESSAGE("too few requests to other routes: " + std::to_string(tally.ok),
                                tally.ok >= kMinHealthyRequests);
         assert_host_alive();
 
         for (const auto &rid : {std_rid, other_rid})
-            CPPUNIT_ASSERT_MESSAGE(host_log_path() + " has no line naming plugin thrower and request " + rid,
-                                   host_log_has("thrower", rid));
+            CPPUNIT_ASSERT_MESSAGE(
+                host_log_path() + " has no line naming plugin thrower and request " + rid,
+                host_log_has("thrower", rid));
     }
 
     void throwingInitIsRefusedOldKeepsServing() {
@@ -223,7 +238,8 @@ public:
         std::string error = refusal_of(out, "thrower");
         CPPUNIT_ASSERT_MESSAGE("a throwing init() was not refused: " + error,
                                !error.empty() && !lists_name(out["reloaded"], "thrower"));
-        CPPUNIT_ASSERT_MESSAGE("refusal does not mention init: " + error, contains(lower(error), "init"));
+        CPPUNIT_ASSERT_MESSAGE("refusal does not mention init: " + error,
+                               contains(lower(error), "init"));
         CPPUNIT_ASSERT_EQUAL(std::string("1.0.0"), plugin_version(admin, "thrower"));
         assert_thrower_serves(admin, "after refusing the throwing init()");
 
@@ -264,16 +280,20 @@ public:
             // The swap is visible to /metrics at once.
             const auto m = admin.get("/metrics/");
             CPPUNIT_ASSERT_EQUAL_MESSAGE(what + ": /metrics/: " + m.describe(), 200L, m.status);
-            CPPUNIT_ASSERT_MESSAGE(what + ": /metrics/ does not list it",
-                                   contains(m.body, "shopd_plugin_info{name=\"pricing\",version=\"" + version + "\""));
+            CPPUNIT_ASSERT_MESSAGE(
+                what + ": /metrics/ does not list it",
+                contains(m.body, "shopd_plugin_info{name=\"pricing\",version=\"" + version + "\""));
         }
         stop = true;
         for (auto &t : scrapers) t.join();
 
-        std::cout << "\nmetrics during swaps: " << kSwaps << " swaps, " << tally.requests << " scrapes (200 "
-                  << tally.ok << ", failed " << tally.failed << ")" << std::endl;
-        CPPUNIT_ASSERT_EQUAL_MESSAGE("failed scrapes:" + tally.first_failures(), 0L, tally.failed.load());
-        CPPUNIT_ASSERT_MESSAGE("too few scrapes during the swaps: " + std::to_string(tally.ok), tally.ok >= kSwaps);
+        std::cout << "\nmetrics during swaps: " << kSwaps << " swaps, " << tally.requests
+                  << " scrapes (200 " << tally.ok << ", failed " << tally.failed << ")"
+                  << std::endl;
+        CPPUNIT_ASSERT_EQUAL_MESSAGE("failed scrapes:" + tally.first_failures(), 0L,
+                                     tally.failed.load());
+        CPPUNIT_ASSERT_MESSAGE("too few scrapes during the swaps: " + std::to_string(tally.ok),
+                               tally.ok >= kSwaps);
         assert_host_alive();
 
         restore.restore(admin);

@@ -104,7 +104,8 @@ public:
         const auto r = http.get("/metrics");
         CPPUNIT_ASSERT_EQUAL(200L, r.status);
         CPPUNIT_ASSERT(contains(r.header("Content-Type"), "text/plain"));
-        CPPUNIT_ASSERT(contains(r.body, "shopd_requests_total{route=\"GET /healthz/\",status=\"200\"}"));
+        CPPUNIT_ASSERT(
+            contains(r.body, "shopd_requests_total{route=\"GET /healthz/\",status=\"200\"}"));
         CPPUNIT_ASSERT(contains(r.body, "shopd_request_duration_seconds_bucket{le=\"+Inf\"}"));
         CPPUNIT_ASSERT(contains(r.body, "shopd_plugin_info{name=\"customers\""));
     }
@@ -138,18 +139,21 @@ public:
         try {
             assert_problem(http.get("/readyz/"), 503, "readyz with the database down");
             const std::string body = "{\"name\":\"" + unique("outage") + "\"}";
-            assert_problem(http.post("/api/customers/", body, admin_token()), 503, "write with the database down");
+            assert_problem(http.post("/api/customers/", body, admin_token()), 503,
+                           "write with the database down");
             assert_problem(http.get("/api/products/"), 503, "catalog read with the database down");
-            CPPUNIT_ASSERT_EQUAL(std::string("1"), http.get("/api/products/").header("Retry-After"));
+            CPPUNIT_ASSERT_EQUAL(std::string("1"),
+                                 http.get("/api/products/").header("Retry-After"));
             CPPUNIT_ASSERT_EQUAL(200L, http.get("/healthz/").status);  // the process itself is fine
         } catch (...) {
             std::system((stack + " pg-start >/dev/null").c_str());
             throw;
         }
         CPPUNIT_ASSERT_EQUAL(0, std::system((stack + " pg-start >/dev/null").c_str()));
-        // Every worker reconnects on its own (after a short back-off): within 10 s, 80 requests in a
-        // row, spread over the workers by nginx, all succeed, and go on succeeding.
-        CPPUNIT_ASSERT_MESSAGE("no recovery within 10 s", succeeds_in_a_row(http, "/readyz/", 80, 10));
+        // Every worker reconnects on its own (after a short back-off): within 10 s, 80 requests in
+        // a row, spread over the workers by nginx, all succeed, and go on succeeding.
+        CPPUNIT_ASSERT_MESSAGE("no recovery within 10 s",
+                               succeeds_in_a_row(http, "/readyz/", 80, 10));
         const std::string body = "{\"name\":\"" + unique("after-outage") + "\"}";
         CPPUNIT_ASSERT_EQUAL(201L, http.post("/api/customers/", body, admin_token()).status);
         for (int i = 0; i < 40; ++i) CPPUNIT_ASSERT_EQUAL(200L, http.get("/api/products/").status);

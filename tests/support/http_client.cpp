@@ -9,8 +9,8 @@
 #include <atomic>
 #include <cctype>
 #include <cstdlib>
-#include <stdexcept>
 #include <ctime>
+#include <stdexcept>
 
 namespace shopd::test {
 namespace {
@@ -25,7 +25,8 @@ std::size_t on_header(char *data, std::size_t size, std::size_t n, void *user) {
     const auto colon = line.find(':');
     if (colon != std::string::npos) {
         std::string name = line.substr(0, colon);
-        std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+        std::transform(name.begin(), name.end(), name.begin(),
+                       [](unsigned char c) { return std::tolower(c); });
         std::string value = line.substr(colon + 1);
         value.erase(0, value.find_first_not_of(" \t"));
         value.erase(value.find_last_not_of(" \t\r\n") + 1);
@@ -45,12 +46,15 @@ rapidjson::Document Response::json() const {
 
 std::string Response::header(const std::string &name) const {
     std::string key = name;
-    std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(key.begin(), key.end(), key.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     const auto it = headers.find(key);
     return it == headers.end() ? "" : it->second;
 }
 
-std::string Response::describe() const { return std::to_string(status) + " " + body.substr(0, 2000); }
+std::string Response::describe() const {
+    return std::to_string(status) + " " + body.substr(0, 2000);
+}
 
 Http::Http() : curl_(curl_easy_init()), base_(env("SHOPD_URL")) {
     if (!curl_) throw std::runtime_error("curl_easy_init failed");
@@ -76,7 +80,8 @@ Response Http::request(const std::string &method, const std::string &path, const
     for (const auto &[k, v] : headers) {
         list = curl_slist_append(list, (k + ": " + v).c_str());
         std::string lower = k;
-        std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+        std::transform(lower.begin(), lower.end(), lower.begin(),
+                       [](unsigned char c) { return std::tolower(c); });
         has_content_type |= lower == "content-type";
     }
     if (!body.empty()) {
@@ -89,14 +94,17 @@ Response Http::request(const std::string &method, const std::string &path, const
     curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, list);
     const CURLcode rc = curl_easy_perform(curl_);
     curl_slist_free_all(list);
-    if (rc != CURLE_OK) throw std::runtime_error(method + " " + url + ": " + curl_easy_strerror(rc));
+    if (rc != CURLE_OK)
+        throw std::runtime_error(method + " " + url + ": " + curl_easy_strerror(rc));
     curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &r.status);
     return r;
 }
 
 std::string env(const char *name) {
     const char *v = std::getenv(name);
-    if (!v || !*v) throw std::runtime_error(std::string("environment variable ") + name + " is not set (run via scripts/test)");
+    if (!v || !*v)
+        throw std::runtime_error(std::string("environment variable ") + name +
+                                 " is not set (run via scripts/test)");
     return v;
 }
 
@@ -104,19 +112,21 @@ std::string admin_token() { return env("SHOPD_ADMIN_TOKEN"); }
 
 std::string unique(const std::string &prefix) {
     static std::atomic<unsigned> counter{0};
-    static const std::string run = std::to_string(getpid()) + "-" + std::to_string(std::time(nullptr) % 100000);
+    static const std::string run =
+        std::to_string(getpid()) + "-" + std::to_string(std::time(nullptr) % 100000);
     return prefix + "-" + run + "-" + std::to_string(++counter);
 }
 
 void assert_problem(const Response &r, long status, const char *what) {
     CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(what) + ": " + r.describe(), status, r.status);
-    CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(what) + ": content type", std::string("application/problem+json"),
-                                 r.header("Content-Type"));
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(what) + ": content type",
+                                 std::string("application/problem+json"), r.header("Content-Type"));
     const auto doc = r.json();
-    CPPUNIT_ASSERT_MESSAGE(std::string(what) + ": problem fields", doc.IsObject() && doc.HasMember("type") &&
-                                                                       doc.HasMember("title") && doc.HasMember("detail") &&
-                                                                       doc.HasMember("status"));
-    CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(what) + ": problem status", static_cast<int>(status), doc["status"].GetInt());
+    CPPUNIT_ASSERT_MESSAGE(std::string(what) + ": problem fields",
+                           doc.IsObject() && doc.HasMember("type") && doc.HasMember("title") &&
+                               doc.HasMember("detail") && doc.HasMember("status"));
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(what) + ": problem status", static_cast<int>(status),
+                                 doc["status"].GetInt());
     CPPUNIT_ASSERT_MESSAGE(std::string(what) + ": X-Request-Id", !r.header("X-Request-Id").empty());
 }
 

@@ -38,9 +38,12 @@ public:
 
     /// Sends a request; `body` non-empty is sent as application/json unless headers say otherwise.
     /// `token` non-empty becomes "Authorization: Bearer <token>".
-    Response request(const std::string &method, const std::string &path, const std::string &body = "",
-                     const std::string &token = "", const Headers &headers = {});
-    Response get(const std::string &path, const std::string &token = "") { return request("GET", path, "", token); }
+    Response request(const std::string &method, const std::string &path,
+                     const std::string &body = "", const std::string &token = "",
+                     const Headers &headers = {});
+    Response get(const std::string &path, const std::string &token = "") {
+        return request("GET", path, "", token);
+    }
     Response post(const std::string &path, const std::string &body, const std::string &token = "",
                   const Headers &headers = {}) {
         return request("POST", path, body, token, headers);
@@ -48,10 +51,13 @@ public:
     Response put(const std::string &path, const std::string &body, const std::string &token = "") {
         return request("PUT", path, body, token);
     }
-    Response patch(const std::string &path, const std::string &body, const std::string &token = "") {
+    Response patch(const std::string &path, const std::string &body,
+                   const std::string &token = "") {
         return request("PATCH", path, body, token);
     }
-    Response del(const std::string &path, const std::string &token = "") { return request("DELETE", path, "", token); }
+    Response del(const std::string &path, const std::string &token = "") {
+        return request("DELETE", path, "", token);
+    }
 
     const std::string &base() const { return base_; }
 

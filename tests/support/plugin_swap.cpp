@@ -50,7 +50,8 @@ bool lists_name(const rapidjson::Value &names, const std::string &name) {
 }
 
 std::string refusal_of(const rapidjson::Value &outcome, const std::string &name) {
-    if (!outcome.IsObject() || !outcome.HasMember("refused") || !outcome["refused"].IsArray()) return "";
+    if (!outcome.IsObject() || !outcome.HasMember("refused") || !outcome["refused"].IsArray())
+        return "";
     for (const auto &r : outcome["refused"].GetArray())
         if (r.IsObject() && r.HasMember("name") && str(r["name"]) == name)
             return r.HasMember("error") ? str(r["error"]) : "(no error given)";
@@ -74,8 +75,7 @@ PluginRestore::~PluginRestore() {
         install_plugin(so_, name_);
         Http admin;
         admin.post("/api/admin/plugins/reload/", "", admin_token());
-    } catch (...) {
-    }
+    } catch (...) {}
 }
 
 rapidjson::Document PluginRestore::restore(Http &admin) {

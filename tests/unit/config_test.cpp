@@ -3,10 +3,10 @@
 
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <unistd.h>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <unistd.h>
 
 using namespace shopd::host;
 
@@ -25,8 +25,9 @@ public:
     // The parser reads SHOPD_<OPTION> variables, and scripts/test exports some for its stack
     // (SHOPD_PLUGINS, SHOPD_WORKERS ...): each test starts from an environment without them.
     void setUp() override {
-        for (const char *name : {"SHOPD_PLUGINS", "SHOPD_WORKERS", "SHOPD_DATABASE_URL", "SHOPD_ADMIN_TOKEN",
-                                 "SHOPD_LISTEN", "SHOPD_PLUGIN_DIR", "SHOPD_RESERVATION_TTL"})
+        for (const char *name :
+             {"SHOPD_PLUGINS", "SHOPD_WORKERS", "SHOPD_DATABASE_URL", "SHOPD_ADMIN_TOKEN",
+              "SHOPD_LISTEN", "SHOPD_PLUGIN_DIR", "SHOPD_RESERVATION_TTL"})
             unsetenv(name);
     }
 
@@ -48,7 +49,8 @@ public:
     }
 
     void pluginOptionsFromFlagsAndTheOldAlias() {
-        const char *argv[] = {"shopd", "--checkout.reservation-ttl=90", "--pricing.max-discount=40"};
+        const char *argv[] = {"shopd", "--checkout.reservation-ttl=90",
+                              "--pricing.max-discount=40"};
         auto r = parse_config(3, argv);
         CPPUNIT_ASSERT_MESSAGE(r.message, r.config);
         CPPUNIT_ASSERT_EQUAL(std::string("90"), r.config->values.at("checkout.reservation-ttl"));
@@ -58,7 +60,8 @@ public:
         CPPUNIT_ASSERT_MESSAGE(r.message, r.config);
         CPPUNIT_ASSERT_EQUAL(std::string("120"), r.config->values.at("checkout.reservation-ttl"));
         // The new spelling wins over the alias.
-        const char *argv3[] = {"shopd", "--reservation-ttl", "120", "--checkout.reservation-ttl=30"};
+        const char *argv3[] = {"shopd", "--reservation-ttl", "120",
+                               "--checkout.reservation-ttl=30"};
         r = parse_config(4, argv3);
         CPPUNIT_ASSERT_EQUAL(std::string("30"), r.config->values.at("checkout.reservation-ttl"));
     }
@@ -94,8 +97,9 @@ public:
         const auto r = parse_config(2, argv);
         CPPUNIT_ASSERT(!r.config);
         CPPUNIT_ASSERT_EQUAL(0, r.exit_code);
-        for (const char *opt : {"--listen", "--workers", "--database-url", "--plugin-dir", "--admin-token",
-                                "--lock-timeout-ms", "--reservation-ttl", "--max-body-bytes"})
+        for (const char *opt :
+             {"--listen", "--workers", "--database-url", "--plugin-dir", "--admin-token",
+              "--lock-timeout-ms", "--reservation-ttl", "--max-body-bytes"})
             CPPUNIT_ASSERT_MESSAGE(opt, r.message.find(opt) != std::string::npos);
     }
 

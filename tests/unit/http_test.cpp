@@ -29,12 +29,15 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("%"), url_decode("%"));  // truncated escape kept literally
     }
 
-    void lastRepeatedKeyWins() { CPPUNIT_ASSERT_EQUAL(std::string("2"), *Query("a=1&a=2").get("a")); }
+    void lastRepeatedKeyWins() {
+        CPPUNIT_ASSERT_EQUAL(std::string("2"), *Query("a=1&a=2").get("a"));
+    }
 
     void parsesIdsStrictly() {
         CPPUNIT_ASSERT_EQUAL(std::int64_t(42), *parse_id("42"));
         CPPUNIT_ASSERT_EQUAL(std::int64_t(9223372036854775807LL), *parse_id("9223372036854775807"));
-        for (const char *bad : {"0", "-1", "", "1a", "9223372036854775808", "99999999999999999999", "+1", "1.0"})
+        for (const char *bad :
+             {"0", "-1", "", "1a", "9223372036854775808", "99999999999999999999", "+1", "1.0"})
             CPPUNIT_ASSERT_MESSAGE(bad, !parse_id(bad));
         CPPUNIT_ASSERT_EQUAL(std::int64_t(-5), *parse_int("-5", -10, 10));
         CPPUNIT_ASSERT(!parse_int("11", -10, 10));
@@ -73,25 +76,30 @@ public:
 
     void nextAndPreviousLinks() {
         PageRequest p{2, 10};
-        CPPUNIT_ASSERT_EQUAL(std::string("http://h/api/products/?search=a&page=3"),
-                             *next_page_url(p, 25, "http://h", "/api/products/", "search=a&page=2"));
-        CPPUNIT_ASSERT_EQUAL(std::string("http://h/api/products/?search=a"),
-                             *previous_page_url(p, "http://h", "/api/products/", "search=a&page=2"));
+        CPPUNIT_ASSERT_EQUAL(
+            std::string("http://h/api/products/?search=a&page=3"),
+            *next_page_url(p, 25, "http://h", "/api/products/", "search=a&page=2"));
+        CPPUNIT_ASSERT_EQUAL(
+            std::string("http://h/api/products/?search=a"),
+            *previous_page_url(p, "http://h", "/api/products/", "search=a&page=2"));
         p.page = 3;
         CPPUNIT_ASSERT(!next_page_url(p, 25, "http://h", "/x/", "page=3"));
-        CPPUNIT_ASSERT_EQUAL(std::string("http://h/x/?page=2"), *previous_page_url(p, "http://h", "/x/", "page=3"));
+        CPPUNIT_ASSERT_EQUAL(std::string("http://h/x/?page=2"),
+                             *previous_page_url(p, "http://h", "/x/", "page=3"));
         p.page = 1;
         CPPUNIT_ASSERT(!previous_page_url(p, "http://h", "/x/", ""));
     }
 
     void rendersProblemJson() {
-        const std::string body = problem_json(400, "Invalid input", "bad \"x\"", {{"price", {"too low"}}});
+        const std::string body =
+            problem_json(400, "Invalid input", "bad \"x\"", {{"price", {"too low"}}});
         rapidjson::Document d;
         d.Parse(body.c_str());
         CPPUNIT_ASSERT(!d.HasParseError());
         CPPUNIT_ASSERT_EQUAL(400, d["status"].GetInt());
         CPPUNIT_ASSERT_EQUAL(std::string("bad \"x\""), std::string(d["detail"].GetString()));
-        CPPUNIT_ASSERT_EQUAL(std::string("too low"), std::string(d["errors"]["price"][0].GetString()));
+        CPPUNIT_ASSERT_EQUAL(std::string("too low"),
+                             std::string(d["errors"]["price"][0].GetString()));
         CPPUNIT_ASSERT(d.HasMember("type") && d.HasMember("title"));
     }
 };

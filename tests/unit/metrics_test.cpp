@@ -30,10 +30,14 @@ public:
         m.observe("GET /api/products/", 404, 100);
         m.count_db_error("catalog", "55P03");
         const auto text = m.render({{"pricing", "2.0.0", "1"}});
-        CPPUNIT_ASSERT(contains(text, "shopd_requests_total{route=\"GET /api/products/\",status=\"200\"} 2\n"));
-        CPPUNIT_ASSERT(contains(text, "shopd_requests_total{route=\"GET /api/products/\",status=\"404\"} 1\n"));
-        CPPUNIT_ASSERT(contains(text, "shopd_plugin_info{name=\"pricing\",version=\"2.0.0\",abi=\"1\"} 1\n"));
-        CPPUNIT_ASSERT(contains(text, "shopd_db_errors_total{plugin=\"catalog\",sqlstate=\"55P03\"} 1\n"));
+        CPPUNIT_ASSERT(contains(
+            text, "shopd_requests_total{route=\"GET /api/products/\",status=\"200\"} 2\n"));
+        CPPUNIT_ASSERT(contains(
+            text, "shopd_requests_total{route=\"GET /api/products/\",status=\"404\"} 1\n"));
+        CPPUNIT_ASSERT(
+            contains(text, "shopd_plugin_info{name=\"pricing\",version=\"2.0.0\",abi=\"1\"} 1\n"));
+        CPPUNIT_ASSERT(
+            contains(text, "shopd_db_errors_total{plugin=\"catalog\",sqlstate=\"55P03\"} 1\n"));
     }
 
     void histogramIsCumulative() {

@@ -26,7 +26,8 @@ public:
     }
 
     void rejectsMalformedAmounts() {
-        for (const char *bad : {"", "-", ".5", "5.", "1.234", "1e3", "abc", "1,00", " 1", "12345678901", "0x10", "--1"})
+        for (const char *bad : {"", "-", ".5", "5.", "1.234", "1e3", "abc", "1,00", " 1",
+                                "12345678901", "0x10", "--1"})
             CPPUNIT_ASSERT_MESSAGE(bad, !parse_money(bad));
     }
 
@@ -59,7 +60,7 @@ public:
         CPPUNIT_ASSERT_EQUAL(Cents(58), apply_percent_off(115, 5000));       // 0.575 -> 0.58
         CPPUNIT_ASSERT_EQUAL(Cents(12345), apply_percent_off(12345, 0));
         CPPUNIT_ASSERT_EQUAL(Cents(0), apply_percent_off(12345, 10000));
-        CPPUNIT_ASSERT_EQUAL(Cents(-5), apply_percent_off(-5, 1000));        // symmetric for negatives
+        CPPUNIT_ASSERT_EQUAL(Cents(-5), apply_percent_off(-5, 1000));  // symmetric for negatives
     }
 
     void largeAmountsDoNotOverflow() {

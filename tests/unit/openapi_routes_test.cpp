@@ -45,7 +45,8 @@ const std::pair<const char *, const char *> kBuiltinRoutes[] = {
 /// request path to one) and anonymous captures, so `/api/products/{product_id}` and the code's
 /// `/api/products/{id}/` are both `/api/products/{}/`. Throws on a malformed pattern.
 std::string route_shape(const std::string &path) {
-    if (path.empty() || path.front() != '/') throw std::runtime_error("path does not start with '/': " + path);
+    if (path.empty() || path.front() != '/')
+        throw std::runtime_error("path does not start with '/': " + path);
     std::string p = path.back() == '/' ? path : path + "/";
     std::string out = "/";
     std::size_t start = 1;
@@ -79,9 +80,11 @@ struct Operation {
 /// operations, and duplicate paths or methods; deeper lines are not looked at. Throws
 /// std::runtime_error("openapi.yaml:<line>: <why>").
 std::vector<Operation> parse_openapi_paths(std::istream &in) {
-    static const std::set<std::string> kMethods = {"get", "put", "post", "delete", "patch", "head", "options", "trace"};
+    static const std::set<std::string> kMethods = {"get",   "put",  "post",    "delete",
+                                                   "patch", "head", "options", "trace"};
     // Path-item keys that are not operations and whose content is deeper than indent 4.
-    static const std::set<std::string> kPathItemFields = {"parameters", "summary", "description", "servers"};
+    static const std::set<std::string> kPathItemFields = {"parameters", "summary", "description",
+                                                          "servers"};
 
     std::vector<Operation> ops;
     std::set<std::string> paths_seen;
@@ -122,7 +125,8 @@ std::vector<Operation> parse_openapi_paths(std::istream &in) {
         if (!in_paths) continue;
 
         if (indent == 2) {
-            if (text.front() != '/') fail("expected an unquoted path key starting with '/', got: " + text);
+            if (text.front() != '/')
+                fail("expected an unquoted path key starting with '/', got: " + text);
             if (text.back() != ':' || text.find(' ') != std::string::npos)
                 fail("a path key is '/path/:' alone on its line, got: " + text);
             close_path();
@@ -138,7 +142,8 @@ std::vector<Operation> parse_openapi_paths(std::istream &in) {
             const std::string rest = text.substr(colon + 1);
             if (kMethods.count(key)) {
                 if (!rest.empty()) fail("operation " + key + " must be a block mapping");
-                if (!methods_of_path.insert(key).second) fail("duplicate " + key + " under " + path);
+                if (!methods_of_path.insert(key).second)
+                    fail("duplicate " + key + " under " + path);
                 Operation op;
                 op.method = key;
                 std::transform(op.method.begin(), op.method.end(), op.method.begin(), ::toupper);
@@ -153,7 +158,8 @@ std::vector<Operation> parse_openapi_paths(std::istream &in) {
                      (key == "x-shopd-status" ? " (x-shopd-status goes on the operation)" : ""));
             }
         } else if (indent < 6) {
-            fail("unexpected indent " + std::to_string(indent) + " in paths (2-space block style only)");
+            fail("unexpected indent " + std::to_string(indent) +
+                 " in paths (2-space block style only)");
         } else if (indent == 6 && in_operation && text.rfind("x-shopd-status:", 0) == 0) {
             std::string value = text.substr(std::string("x-shopd-status:").size());
             value.erase(0, value.find_first_not_of(' '));
@@ -204,12 +210,16 @@ std::vector<CodeRoute> plugin_routes(const std::string &file) {
     const std::string symbol = name + SHOPD_PLUGIN_ENTRY_SUFFIX;
     auto entry = reinterpret_cast<shopd_plugin_entry_fn>(dlsym(dl, symbol.c_str()));
     const shopd_plugin *d = entry ? entry() : nullptr;
-    if (!entry) error = "no entry point " + symbol;
-    else if (!d) error = "entry point returned no descriptor";
+    if (!entry)
+        error = "no entry point " + symbol;
+    else if (!d)
+        error = "entry point returned no descriptor";
     else if (d->struct_size != sizeof(shopd_plugin) || d->abi_version != SHOPD_PLUGIN_ABI_VERSION)
         error = "descriptor of another ABI";
-    else if (!d->name || name != d->name) error = "descriptor names another plugin";
-    else if (d->route_count > 0 && !d->routes) error = "route_count without routes";
+    else if (!d->name || name != d->name)
+        error = "descriptor names another plugin";
+    else if (d->route_count > 0 && !d->routes)
+        error = "route_count without routes";
     else
         for (std::size_t i = 0; i < d->route_count; ++i) {
             const shopd_route &r = d->routes[i];
@@ -217,7 +227,8 @@ std::vector<CodeRoute> plugin_routes(const std::string &file) {
                 error = "route " + std::to_string(i) + " lacks method or pattern";
                 break;
             }
-            routes.push_back({r.method, r.pattern, name});  // copied: the strings live in the module
+            routes.push_back(
+                {r.method, r.pattern, name});  // copied: the strings live in the module
         }
     dlclose(dl);
     if (!error.empty()) throw std::runtime_error(file + ": " + error);
@@ -245,7 +256,9 @@ const std::vector<Operation> &documented() {
     return ops;
 }
 
-std::string key(const std::string &method, const std::string &path) { return method + " " + route_shape(path); }
+std::string key(const std::string &method, const std::string &path) {
+    return method + " " + route_shape(path);
+}
 
 std::map<std::string, const CodeRoute *> code_by_key() {
     std::map<std::string, const CodeRoute *> out;
@@ -314,34 +327,37 @@ public:
     void parserIsStrict() {
         const std::string head = "openapi: 3.0.3\npaths:\n";
         const char *bad[] = {
-            "  /a/:\n    get:\n      x: 1\n    get:\n      x: 1\n",         // duplicate method
-            "  /a/:\n    get: {}\n",                                         // flow-style operation
-            "  /a/:\n    get:\n  /a/:\n    post:\n",                         // duplicate path
-            "  /a/:\n  /b/:\n    get:\n",                                    // path without operations
-            "  '/a/':\n    get:\n",                                          // quoted key
-            "  /a/: {}\n",                                                   // flow-style path item
-            "  a/:\n    get:\n",                                             // not a path
-            "  /a/:\n    x-shopd-status: planned\n    get:\n",               // mark on the path item
-            "  /a/:\n    $ref: '#/x'\n",                                     // unsupported key
-            "  /a/:\n    get:\n      x-shopd-status: maybe\n",               // unknown status
-            "  /a/:\n   get:\n",                                             // odd indent
-            "  /a/:\n\tget:\n",                                              // tab
-            "    get:\n",                                                    // method before a path
-            "  /a/{id/:\n    get:\n",                                        // malformed capture
-            "  /a/x{id}/:\n    get:\n",                                      // capture not a segment
-            "  /a//b/:\n    get:\n",                                         // empty segment
+            "  /a/:\n    get:\n      x: 1\n    get:\n      x: 1\n",  // duplicate method
+            "  /a/:\n    get: {}\n",                                 // flow-style operation
+            "  /a/:\n    get:\n  /a/:\n    post:\n",                 // duplicate path
+            "  /a/:\n  /b/:\n    get:\n",                            // path without operations
+            "  '/a/':\n    get:\n",                                  // quoted key
+            "  /a/: {}\n",                                           // flow-style path item
+            "  a/:\n    get:\n",                                     // not a path
+            "  /a/:\n    x-shopd-status: planned\n    get:\n",       // mark on the path item
+            "  /a/:\n    $ref: '#/x'\n",                             // unsupported key
+            "  /a/:\n    get:\n      x-shopd-status: maybe\n",       // unknown status
+            "  /a/:\n   get:\n",                                     // odd indent
+            "  /a/:\n\tget:\n",                                      // tab
+            "    get:\n",                                            // method before a path
+            "  /a/{id/:\n    get:\n",                                // malformed capture
+            "  /a/x{id}/:\n    get:\n",                              // capture not a segment
+            "  /a//b/:\n    get:\n",                                 // empty segment
         };
         for (const char *body : bad)
             CPPUNIT_ASSERT_THROW_MESSAGE(body, parse_openapi_text(head + body), std::runtime_error);
-        CPPUNIT_ASSERT_THROW(parse_openapi_text("openapi: 3.0.3\n"), std::runtime_error);             // no paths
-        CPPUNIT_ASSERT_THROW(parse_openapi_text("paths: {}\n"), std::runtime_error);                  // flow style
-        CPPUNIT_ASSERT_THROW(parse_openapi_text("paths:\ninfo:\n"), std::runtime_error);              // empty
-        CPPUNIT_ASSERT_THROW(parse_openapi_text("paths:\n  /a/:\n    get:\npaths:\n"), std::runtime_error);
+        CPPUNIT_ASSERT_THROW(parse_openapi_text("openapi: 3.0.3\n"),
+                             std::runtime_error);                                     // no paths
+        CPPUNIT_ASSERT_THROW(parse_openapi_text("paths: {}\n"), std::runtime_error);  // flow style
+        CPPUNIT_ASSERT_THROW(parse_openapi_text("paths:\ninfo:\n"), std::runtime_error);  // empty
+        CPPUNIT_ASSERT_THROW(parse_openapi_text("paths:\n  /a/:\n    get:\npaths:\n"),
+                             std::runtime_error);
         CPPUNIT_ASSERT_NO_THROW(parse_openapi_text(head + "  /a/:\n    get:\n"));
     }
 
     void shapesIgnoreCaptureNamesAndTrailingSlash() {
-        CPPUNIT_ASSERT_EQUAL(std::string("/api/products/{}/"), route_shape("/api/products/{product_id}/"));
+        CPPUNIT_ASSERT_EQUAL(std::string("/api/products/{}/"),
+                             route_shape("/api/products/{product_id}/"));
         CPPUNIT_ASSERT_EQUAL(route_shape("/api/products/{id}/"), route_shape("/api/products/{pk}"));
         CPPUNIT_ASSERT_EQUAL(std::string("/healthz/"), route_shape("/healthz"));
         CPPUNIT_ASSERT(route_shape("/api/products/{id}/") != route_shape("/api/products/"));
@@ -353,15 +369,18 @@ public:
         CPPUNIT_ASSERT_MESSAGE("no plugin modules given", !files.empty());
         std::set<std::string> owners;
         for (const auto &r : code_routes()) owners.insert(r.owner);
-        CPPUNIT_ASSERT_EQUAL_MESSAGE("a plugin declares no routes", files.size() + 1, owners.size());
+        CPPUNIT_ASSERT_EQUAL_MESSAGE("a plugin declares no routes", files.size() + 1,
+                                     owners.size());
         CPPUNIT_ASSERT(!documented().empty());
     }
 
     void routesAreUniqueOnBothSides() {
         // The host's router refuses two routes of one method and shape; the YAML must not
         // describe one route twice under differently named captures.
-        CPPUNIT_ASSERT_EQUAL_MESSAGE("duplicate code route", code_routes().size(), code_by_key().size());
-        CPPUNIT_ASSERT_EQUAL_MESSAGE("duplicate route in openapi.yaml", documented().size(), documented_by_key().size());
+        CPPUNIT_ASSERT_EQUAL_MESSAGE("duplicate code route", code_routes().size(),
+                                     code_by_key().size());
+        CPPUNIT_ASSERT_EQUAL_MESSAGE("duplicate route in openapi.yaml", documented().size(),
+                                     documented_by_key().size());
     }
 
     void everyCodeRouteIsDocumented() {
@@ -369,7 +388,8 @@ public:
         std::string missing;
         for (const auto &r : code_routes()) {
             const auto it = docs.find(key(r.method, r.pattern));
-            if (it == docs.end()) missing += "\n  " + r.method + " " + r.pattern + " (" + r.owner + ")";
+            if (it == docs.end())
+                missing += "\n  " + r.method + " " + r.pattern + " (" + r.owner + ")";
         }
         CPPUNIT_ASSERT_MESSAGE("served but not in openapi.yaml:" + missing, missing.empty());
     }
@@ -380,11 +400,14 @@ public:
         for (const auto &op : documented()) {
             if (op.planned) continue;
             if (!code.count(key(op.method, op.path)))
-                missing += "\n  " + op.method + " " + op.path + " (openapi.yaml:" + std::to_string(op.line) + ")";
+                missing += "\n  " + op.method + " " + op.path +
+                           " (openapi.yaml:" + std::to_string(op.line) + ")";
         }
-        CPPUNIT_ASSERT_MESSAGE("in openapi.yaml but served by no plugin nor the host (mark it "
-                               "x-shopd-status: planned if it is not built yet):" + missing,
-                               missing.empty());
+        CPPUNIT_ASSERT_MESSAGE(
+            "in openapi.yaml but served by no plugin nor the host (mark it "
+            "x-shopd-status: planned if it is not built yet):" +
+                missing,
+            missing.empty());
     }
 
     void plannedOperationsAreNotServedYet() {
@@ -394,10 +417,11 @@ public:
             if (!op.planned) continue;
             const auto it = code.find(key(op.method, op.path));
             if (it != code.end())
-                stale += "\n  " + op.method + " " + op.path + " (served by " + it->second->owner + ", openapi.yaml:" +
-                         std::to_string(op.line) + ")";
+                stale += "\n  " + op.method + " " + op.path + " (served by " + it->second->owner +
+                         ", openapi.yaml:" + std::to_string(op.line) + ")";
         }
-        CPPUNIT_ASSERT_MESSAGE("marked x-shopd-status: planned but served; drop the mark:" + stale, stale.empty());
+        CPPUNIT_ASSERT_MESSAGE("marked x-shopd-status: planned but served; drop the mark:" + stale,
+                               stale.empty());
     }
 };
 

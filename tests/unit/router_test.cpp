@@ -47,7 +47,8 @@ public:
     void captureOnlyMatchesIds() {
         CPPUNIT_ASSERT(router_.match("GET", "/api/products/abc/").status == MatchStatus::not_found);
         CPPUNIT_ASSERT(router_.match("GET", "/api/products/-1/").status == MatchStatus::not_found);
-        CPPUNIT_ASSERT(router_.match("GET", "/api/products/12345678901234567890/").status == MatchStatus::not_found);
+        CPPUNIT_ASSERT(router_.match("GET", "/api/products/12345678901234567890/").status ==
+                       MatchStatus::not_found);
     }
 
     void wrongMethodIs405WithAllow() {
@@ -62,12 +63,14 @@ public:
     void unknownPathIs404() {
         CPPUNIT_ASSERT(router_.match("GET", "/api/nothing/").status == MatchStatus::not_found);
         CPPUNIT_ASSERT(router_.match("GET", "/").status == MatchStatus::not_found);
-        CPPUNIT_ASSERT(router_.match("GET", "/api/products/1/extra/").status == MatchStatus::not_found);
+        CPPUNIT_ASSERT(router_.match("GET", "/api/products/1/extra/").status ==
+                       MatchStatus::not_found);
     }
 
     // HEAD is mapped to GET once, as the request is read (fcgi_io); the router knows no HEAD.
     void headIsNotARouteMethod() {
-        CPPUNIT_ASSERT(router_.match("HEAD", "/api/products/").status == MatchStatus::method_not_allowed);
+        CPPUNIT_ASSERT(router_.match("HEAD", "/api/products/").status ==
+                       MatchStatus::method_not_allowed);
     }
 
     void normalisesTrailingSlash() {
@@ -79,7 +82,8 @@ public:
     void rejectsBadAndDuplicatePatterns() {
         CPPUNIT_ASSERT_THROW(router_.add("GET", "api/x/", 0, 9), std::invalid_argument);
         CPPUNIT_ASSERT_THROW(router_.add("GET", "/api/x", 0, 9), std::invalid_argument);
-        CPPUNIT_ASSERT_THROW(router_.add("GET", "/api/products/{pk}/", 2, 9), std::invalid_argument);
+        CPPUNIT_ASSERT_THROW(router_.add("GET", "/api/products/{pk}/", 2, 9),
+                             std::invalid_argument);
     }
 };
 

@@ -49,7 +49,8 @@ public:
 
 ClientError bad_request(std::string detail);
 ClientError validation_failed(FieldErrors errors);
-ClientError unauthorized(std::string detail = "Authentication credentials were not provided or are invalid.");
+ClientError unauthorized(
+    std::string detail = "Authentication credentials were not provided or are invalid.");
 ClientError not_found(std::string detail = "Not found.");
 ClientError conflict(std::string detail);
 
@@ -79,7 +80,8 @@ private:
 
 /// Parses a positive database id ("1".."9223372036854775807"); nullopt otherwise.
 std::optional<std::int64_t> parse_id(std::string_view text);
-/// Parses a whole number in [min, max]; nullopt otherwise (no signs, spaces or decimals besides '-').
+/// Parses a whole number in [min, max]; nullopt otherwise (no signs, spaces or decimals besides
+/// '-').
 std::optional<std::int64_t> parse_int(std::string_view text, std::int64_t min, std::int64_t max);
 
 /// Page requested through ?page= and ?page_size= (DRF PageNumberPagination semantics).
@@ -102,7 +104,8 @@ bool page_exists(const PageRequest &page, std::int64_t count);
 /// Absolute URL of the page after/before `page`, or nullopt when there is none.
 /// `base` is scheme://host, `path` the request path, `query` the raw query string.
 std::optional<std::string> next_page_url(const PageRequest &page, std::int64_t count,
-                                         std::string_view base, std::string_view path, std::string_view query);
+                                         std::string_view base, std::string_view path,
+                                         std::string_view query);
 std::optional<std::string> previous_page_url(const PageRequest &page, std::string_view base,
                                              std::string_view path, std::string_view query);
 

@@ -27,7 +27,8 @@ bool is_json_media_type(std::string_view content_type);
 std::size_t utf8_length(std::string_view text);
 
 /// Parses a request body that must be one JSON object. Numbers are kept as their source text so
-/// money and ids are never rounded through binary floating point. Throws a 400 ClientError otherwise.
+/// money and ids are never rounded through binary floating point. Throws a 400 ClientError
+/// otherwise.
 rapidjson::Document parse_json_object(std::string_view body);
 
 /// Reads and validates fields of one JSON object, collecting every error before failing, so a
@@ -37,9 +38,11 @@ public:
     explicit Fields(const rapidjson::Value &object, std::string prefix = "");
 
     /// Text of 1..max_len characters (after trimming nothing). required=false: absent -> nullopt.
-    std::optional<std::string> text(const char *key, bool required, std::size_t max_len, bool allow_blank = false);
+    std::optional<std::string> text(const char *key, bool required, std::size_t max_len,
+                                    bool allow_blank = false);
     /// A whole number in [min, max].
-    std::optional<std::int64_t> integer(const char *key, bool required, std::int64_t min, std::int64_t max);
+    std::optional<std::int64_t> integer(const char *key, bool required, std::int64_t min,
+                                        std::int64_t max);
     /// A positive id; null counts as absent when not required.
     std::optional<std::int64_t> id(const char *key, bool required);
     /// Money with at most two decimals, within NUMERIC(12,2); negatives only if allowed.
@@ -47,7 +50,8 @@ public:
     /// A percentage in [0, 100] with at most two decimals.
     std::optional<BasisPoints> percent(const char *key, bool required);
     /// One of the given choices.
-    std::optional<std::string> choice(const char *key, bool required, std::initializer_list<const char *> choices);
+    std::optional<std::string> choice(const char *key, bool required,
+                                      std::initializer_list<const char *> choices);
     /// An array (elements validated by the caller); nullptr when absent and not required.
     const rapidjson::Value *array(const char *key, bool required);
 
@@ -94,8 +98,10 @@ std::string render_page(std::int64_t count, const std::optional<std::string> &ne
                         WriteItem write_item) {
     return render_json([&](JsonWriter &w) {
         auto link = [&w](const std::optional<std::string> &url) {
-            if (url) put_string(w, *url);
-            else w.Null();
+            if (url)
+                put_string(w, *url);
+            else
+                w.Null();
         };
         w.StartObject();
         put_key(w, "count");

@@ -19,7 +19,8 @@ extern "C" {
  * 2: service replies carry headers; connection_lost(); plugins declare required services. */
 #define SHOPD_PLUGIN_ABI_VERSION 2
 
-/* The exported entry point is `<plugin name>` followed by this suffix, e.g. `pricing_shopd_plugin`. */
+/* The exported entry point is `<plugin name>` followed by this suffix, e.g. `pricing_shopd_plugin`.
+ */
 #define SHOPD_PLUGIN_ENTRY_SUFFIX "_shopd_plugin"
 
 #define SHOPD_EXPORT __attribute__((visibility("default")))
@@ -30,24 +31,24 @@ typedef struct shopd_host_api shopd_host_api;
 /* One HTTP request (or one service call) as the host hands it to a plugin. All strings are
  * NUL-terminated and live until the handler returns; none is ever NULL. */
 typedef struct shopd_request {
-    const char *method;            /* "GET", "POST", ...                                     */
-    const char *path;              /* normalised: always ends in '/'                         */
-    const char *query;             /* raw query string, without '?'                          */
-    const char *body;              /* request body (or service input), body_len bytes        */
+    const char *method; /* "GET", "POST", ...                                     */
+    const char *path;   /* normalised: always ends in '/'                         */
+    const char *query;  /* raw query string, without '?'                          */
+    const char *body;   /* request body (or service input), body_len bytes        */
     size_t body_len;
-    const char *content_type;      /* Content-Type header, "" if none                        */
-    const char *const *params;     /* path captures ({id} ...), in pattern order             */
+    const char *content_type;  /* Content-Type header, "" if none                        */
+    const char *const *params; /* path captures ({id} ...), in pattern order             */
     size_t param_count;
-    const char *bearer_token;      /* token of "Authorization: Bearer ...", "" if none       */
-    int is_admin;                  /* bearer_token equals the configured admin token         */
-    const char *idempotency_key;   /* Idempotency-Key header, "" if none                     */
-    const char *request_id;        /* X-Request-Id (echoed or generated)                     */
-    const char *base_url;          /* scheme://host[:port] the client used, for links        */
-    void *db;                      /* pqxx::connection* of this worker (C++ plugins only,
-                                      guarded by build_signature); NULL if the DB is down   */
-    void *txn;                     /* service calls: the caller's pqxx::transaction_base*    */
-    const shopd_host_api *host;    /* host services                                          */
-    void *host_ctx;                /* opaque to plugins                                      */
+    const char *bearer_token;    /* token of "Authorization: Bearer ...", "" if none       */
+    int is_admin;                /* bearer_token equals the configured admin token         */
+    const char *idempotency_key; /* Idempotency-Key header, "" if none                     */
+    const char *request_id;      /* X-Request-Id (echoed or generated)                     */
+    const char *base_url;        /* scheme://host[:port] the client used, for links        */
+    void *db;                    /* pqxx::connection* of this worker (C++ plugins only,
+                                    guarded by build_signature); NULL if the DB is down   */
+    void *txn;                   /* service calls: the caller's pqxx::transaction_base*    */
+    const shopd_host_api *host;  /* host services                                          */
+    void *host_ctx;              /* opaque to plugins                                      */
 } shopd_request;
 
 /* Receives a service reply; see shopd_host_api.call_service. `headers` holds header_count
@@ -65,9 +66,10 @@ struct shopd_host_api {
     /* Calls service `name` of whichever plugin serves it now (e.g. "price" -> pricing), within
      * the caller's transaction `caller->txn`. Returns 0 after calling reply exactly once, or -1 if
      * no loaded plugin offers the service. */
-    int (*call_service)(const shopd_request *caller, void *txn, const char *name,
-                        const char *input, size_t input_len, shopd_reply_fn reply, void *reply_ctx);
-    /* Configuration value for `key` (e.g. "lock-timeout-ms", "checkout.reservation-ttl"), or NULL. */
+    int (*call_service)(const shopd_request *caller, void *txn, const char *name, const char *input,
+                        size_t input_len, shopd_reply_fn reply, void *reply_ctx);
+    /* Configuration value for `key` (e.g. "lock-timeout-ms", "checkout.reservation-ttl"), or NULL.
+     */
     const char *(*config)(const char *key);
     /* One log line on the host's log, attributed to the plugin. level: 0 info, 1 warn, 2 error. */
     void (*log)(int level, const char *plugin, const char *message);
@@ -83,20 +85,20 @@ struct shopd_host_api {
 };
 
 typedef struct shopd_route {
-    const char *method;            /* "GET", "POST", "PUT", "PATCH", "DELETE"                */
-    const char *pattern;           /* "/api/products/{id}/": {x} matches one decimal id      */
-    int id;                        /* passed back to handle(); chosen by the plugin          */
+    const char *method;  /* "GET", "POST", "PUT", "PATCH", "DELETE"                */
+    const char *pattern; /* "/api/products/{id}/": {x} matches one decimal id      */
+    int id;              /* passed back to handle(); chosen by the plugin          */
 } shopd_route;
 
 typedef struct shopd_plugin {
-    uint32_t struct_size;          /* sizeof(shopd_plugin) the plugin was built with         */
-    uint32_t abi_version;          /* SHOPD_PLUGIN_ABI_VERSION                               */
-    const char *build_signature;   /* compiler + libpqxx + ABI; must equal the host's        */
-    const char *name;              /* "pricing": folder, target, symbol and config prefix    */
-    const char *version;           /* "1.2.0"                                                */
-    const shopd_route *routes;     /* HTTP routes this plugin serves                         */
+    uint32_t struct_size;        /* sizeof(shopd_plugin) the plugin was built with         */
+    uint32_t abi_version;        /* SHOPD_PLUGIN_ABI_VERSION                               */
+    const char *build_signature; /* compiler + libpqxx + ABI; must equal the host's        */
+    const char *name;            /* "pricing": folder, target, symbol and config prefix    */
+    const char *version;         /* "1.2.0"                                                */
+    const shopd_route *routes;   /* HTTP routes this plugin serves                         */
     size_t route_count;
-    const char *const *services;   /* services offered to other plugins, e.g. "price"        */
+    const char *const *services; /* services offered to other plugins, e.g. "price"        */
     size_t service_count;
     /* Called once after load, before the plugin is published. Returns 0 on success; otherwise
      * writes a reason into err and the host refuses the plugin. */
@@ -106,8 +108,8 @@ typedef struct shopd_plugin {
     /* Called once, after the last request on this generation has finished. */
     void (*shutdown)(void *state);
     const char *const *required_services; /* services it calls ("price"): the host refuses  */
-    size_t required_count;         /* it while no loaded plugin offers one of them           */
-    void *spare[6];                /* room to grow without breaking ABI 2                    */
+    size_t required_count; /* it while no loaded plugin offers one of them           */
+    void *spare[6];        /* room to grow without breaking ABI 2                    */
 } shopd_plugin;
 
 typedef const shopd_plugin *(*shopd_plugin_entry_fn)(void);

@@ -36,11 +36,13 @@ struct ServiceEndpoint {
 /// `--<plugin>.<key>`, or `<key>` in the config file's `[<plugin>]` section).
 class Settings {
 public:
-    Settings(const shopd_host_api *host, std::string plugin) : host_(host), plugin_(std::move(plugin)) {}
+    Settings(const shopd_host_api *host, std::string plugin)
+        : host_(host), plugin_(std::move(plugin)) {}
 
     /// A whole number in [min, max]; `fallback` when unset. Throws std::invalid_argument naming
     /// the option when it is set to anything else, so the plugin is refused at load.
-    std::int64_t integer(const char *key, std::int64_t fallback, std::int64_t min, std::int64_t max) const;
+    std::int64_t integer(const char *key, std::int64_t fallback, std::int64_t min,
+                         std::int64_t max) const;
     /// Text; `fallback` when unset.
     std::string text(const char *key, const std::string &fallback) const;
 
@@ -73,7 +75,7 @@ const shopd_plugin *describe(const PluginDef &def);
 }  // namespace shopd
 
 /// Defines the exported entry point `<ident>_shopd_plugin` returning the descriptor of `def`.
-#define SHOPD_PLUGIN(ident, def)                                                  \
-    extern "C" SHOPD_EXPORT const shopd_plugin *ident##_shopd_plugin(void) {     \
-        return shopd::describe(def);                                              \
+#define SHOPD_PLUGIN(ident, def)                                             \
+    extern "C" SHOPD_EXPORT const shopd_plugin *ident##_shopd_plugin(void) { \
+        return shopd::describe(def);                                         \
     }

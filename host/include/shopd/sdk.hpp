@@ -20,14 +20,14 @@
 #include <vector>
 
 #define SHOPD_STRINGIFY2(x) #x
-#define SHOPD_STRINGIFY(x) SHOPD_STRINGIFY2(x)
+#define SHOPD_STRINGIFY(x)  SHOPD_STRINGIFY2(x)
 
 /// Host and plugins share C++ objects (the worker's pqxx::connection) through the request, so
 /// both must be built by the same compiler, language level and libpqxx. The loader compares
 /// this string and refuses a plugin built differently (as nginx's NGX_MODULE_SIGNATURE does).
-#define SHOPD_BUILD_SIGNATURE                                                        \
-    "abi=" SHOPD_STRINGIFY(SHOPD_PLUGIN_ABI_VERSION) ";cxx=" __VERSION__             \
-    ";std=" SHOPD_STRINGIFY(__cplusplus) ";pqxx=" PQXX_VERSION
+#define SHOPD_BUILD_SIGNATURE                                                                     \
+    "abi=" SHOPD_STRINGIFY(SHOPD_PLUGIN_ABI_VERSION) ";cxx=" __VERSION__ ";std=" SHOPD_STRINGIFY( \
+        __cplusplus) ";pqxx=" PQXX_VERSION
 
 namespace shopd {
 
@@ -110,7 +110,9 @@ public:
     pqxx::connection &db() const;
 
     /// In a service call (plugin.serve), the caller's open transaction; nullptr otherwise.
-    pqxx::transaction_base *caller_txn() const { return static_cast<pqxx::transaction_base *>(req_.txn); }
+    pqxx::transaction_base *caller_txn() const {
+        return static_cast<pqxx::transaction_base *>(req_.txn);
+    }
 
     /// 401 unless the request carries the admin bearer token.
     void require_admin() const;
@@ -151,8 +153,8 @@ void run_guarded(const Ctx &ctx, const std::function<void()> &body) noexcept;
 
 /// Replies 200 with one page in DRF's envelope; a page past the end is 404.
 template <class Item, class WriteItem>
-void reply_page(const Ctx &ctx, const PageRequest &page, std::int64_t count, const std::vector<Item> &items,
-                WriteItem write_item) {
+void reply_page(const Ctx &ctx, const PageRequest &page, std::int64_t count,
+                const std::vector<Item> &items, WriteItem write_item) {
     if (!page_exists(page, count)) throw not_found("Invalid page.");
     const auto next = next_page_url(page, count, ctx.base_url(), ctx.path(), ctx.raw_query());
     const auto previous = previous_page_url(page, ctx.base_url(), ctx.path(), ctx.raw_query());

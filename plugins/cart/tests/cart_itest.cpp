@@ -16,8 +16,9 @@ std::string str(const rapidjson::Value &v) { return v.GetString(); }
 
 /// A fresh customer's token.
 std::string new_customer(Http &http, const std::string &tier) {
-    const auto r = http.post("/api/customers/", "{\"name\":\"" + unique("cust") + "\",\"tier\":\"" + tier + "\"}",
-                             admin_token());
+    const auto r =
+        http.post("/api/customers/",
+                  "{\"name\":\"" + unique("cust") + "\",\"tier\":\"" + tier + "\"}", admin_token());
     CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 201L, r.status);
     return r.json()["token"].GetString();
 }
@@ -29,13 +30,16 @@ struct Product {
 
 /// A product (base 500.00) with the given variants "delta:stock".
 Product new_product(Http &http, const std::vector<std::pair<std::string, int>> &variants) {
-    auto cat = http.post("/api/categories/", "{\"name\":\"" + unique("cart-cat") + "\"}", admin_token());
+    auto cat =
+        http.post("/api/categories/", "{\"name\":\"" + unique("cart-cat") + "\"}", admin_token());
     CPPUNIT_ASSERT_EQUAL_MESSAGE(cat.describe(), 201L, cat.status);
-    std::string body = "{\"name\":\"" + unique("desk") + "\",\"category_id\":" +
-                       std::to_string(cat.json()["id"].GetInt64()) + ",\"base_price\":\"500.00\",\"variants\":[";
+    std::string body = "{\"name\":\"" + unique("desk") +
+                       "\",\"category_id\":" + std::to_string(cat.json()["id"].GetInt64()) +
+                       ",\"base_price\":\"500.00\",\"variants\":[";
     for (std::size_t i = 0; i < variants.size(); ++i) {
-        body += (i ? "," : "") + std::string("{\"sku\":\"") + unique("SKU") + "\",\"name\":\"v" + std::to_string(i) +
-                "\",\"price_delta\":\"" + variants[i].first + "\",\"stock\":" + std::to_string(variants[i].second) + "}";
+        body += (i ? "," : "") + std::string("{\"sku\":\"") + unique("SKU") + "\",\"name\":\"v" +
+                std::to_string(i) + "\",\"price_delta\":\"" + variants[i].first +
+                "\",\"stock\":" + std::to_string(variants[i].second) + "}";
     }
     body += "]}";
     const auto r = http.post("/api/products/", body, admin_token());
@@ -48,7 +52,8 @@ Product new_product(Http &http, const std::vector<std::pair<std::string, int>> &
 }
 
 std::string add_body(long long variant, int quantity) {
-    return "{\"variant_id\":" + std::to_string(variant) + ",\"quantity\":" + std::to_string(quantity) + "}";
+    return "{\"variant_id\":" + std::to_string(variant) +
+           ",\"quantity\":" + std::to_string(quantity) + "}";
 }
 
 }  // namespace
@@ -96,7 +101,8 @@ public:
         const auto r = http.post("/api/cart/items/", add_body(p.variants[0], 10), token);
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 201L, r.status);
         const auto d = r.json();
-        CPPUNIT_ASSERT_EQUAL(std::string("420.75"), str(d["unit_price"]));  // the contract's seed example
+        CPPUNIT_ASSERT_EQUAL(std::string("420.75"),
+                             str(d["unit_price"]));  // the contract's seed example
         CPPUNIT_ASSERT_EQUAL(std::string("4207.50"), str(d["line_total"]));
         CPPUNIT_ASSERT_EQUAL(p.id, static_cast<long long>(d["product_id"].GetInt64()));
         CPPUNIT_ASSERT_EQUAL(10, d["quantity"].GetInt());
@@ -111,12 +117,14 @@ public:
         const auto p = new_product(http, {{"50.00", 100}});
         auto r = http.post("/api/cart/items/", add_body(p.variants[0], 4), token);
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 201L, r.status);
-        CPPUNIT_ASSERT_EQUAL(std::string("467.50"), str(r.json()["unit_price"]));  // 550.00 - 15% (no qty rule)
+        CPPUNIT_ASSERT_EQUAL(std::string("467.50"),
+                             str(r.json()["unit_price"]));  // 550.00 - 15% (no qty rule)
         r = http.post("/api/cart/items/", add_body(p.variants[0], 6), token);
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 200L, r.status);
         const auto d = r.json();
         CPPUNIT_ASSERT_EQUAL(10, d["quantity"].GetInt());
-        CPPUNIT_ASSERT_EQUAL(std::string("420.75"), str(d["unit_price"]));  // 10 units: the qty rule applies now
+        CPPUNIT_ASSERT_EQUAL(std::string("420.75"),
+                             str(d["unit_price"]));  // 10 units: the qty rule applies now
         const auto cart = http.get("/api/cart/", token).json();
         CPPUNIT_ASSERT_EQUAL(1u, cart["items"].Size());
     }
@@ -125,21 +133,26 @@ public:
         Http http;
         const auto token = new_customer(http, "STANDARD");
         const auto p = new_product(http, {{"50.00", 100}, {"0.00", 100}});
-        CPPUNIT_ASSERT_EQUAL(201L, http.post("/api/cart/items/", add_body(p.variants[0], 3), token).status);
-        CPPUNIT_ASSERT_EQUAL(201L, http.post("/api/cart/items/", add_body(p.variants[1], 2), token).status);
+        CPPUNIT_ASSERT_EQUAL(
+            201L, http.post("/api/cart/items/", add_body(p.variants[0], 3), token).status);
+        CPPUNIT_ASSERT_EQUAL(
+            201L, http.post("/api/cart/items/", add_body(p.variants[1], 2), token).status);
         const auto before = http.get("/api/cart/", token).json();
         CPPUNIT_ASSERT_EQUAL(std::string("550.00"), str(before["items"][0]["unit_price"]));
         CPPUNIT_ASSERT_EQUAL(std::string("500.00"), str(before["items"][1]["unit_price"]));
         // A new STANDARD-tier rule: new prices change, the cart's snapshots do not.
-        const auto rule = http.post("/api/pricing/rules/", "{\"kind\":\"TIER\",\"tier\":\"STANDARD\",\"percent_off\":\"50\"}",
-                                    admin_token());
+        const auto rule = http.post(
+            "/api/pricing/rules/",
+            "{\"kind\":\"TIER\",\"tier\":\"STANDARD\",\"percent_off\":\"50\"}", admin_token());
         CPPUNIT_ASSERT_EQUAL_MESSAGE(rule.describe(), 201L, rule.status);
         const auto rule_id = std::to_string(rule.json()["id"].GetInt64());
-        const auto quote = http.get("/api/pricing/" + std::to_string(p.id) + "/price/?variant_id=" +
-                                    std::to_string(p.variants[1]));
+        const auto quote = http.get("/api/pricing/" + std::to_string(p.id) +
+                                    "/price/?variant_id=" + std::to_string(p.variants[1]));
         const auto after = http.get("/api/cart/", token).json();
-        CPPUNIT_ASSERT_EQUAL(204L, http.del("/api/pricing/rules/" + rule_id + "/", admin_token()).status);
-        CPPUNIT_ASSERT_EQUAL_MESSAGE(quote.describe(), std::string("250.00"), str(quote.json()["unit_price"]));
+        CPPUNIT_ASSERT_EQUAL(204L,
+                             http.del("/api/pricing/rules/" + rule_id + "/", admin_token()).status);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(quote.describe(), std::string("250.00"),
+                                     str(quote.json()["unit_price"]));
         CPPUNIT_ASSERT_EQUAL(std::string("550.00"), str(after["items"][0]["unit_price"]));
         CPPUNIT_ASSERT_EQUAL(std::string("500.00"), str(after["items"][1]["unit_price"]));
         CPPUNIT_ASSERT_EQUAL(std::string("2650.00"), str(after["total"]));
@@ -149,21 +162,30 @@ public:
         Http http;
         const auto token = new_customer(http, "GOLD");
         const auto p = new_product(http, {{"50.00", 20}});
-        const auto id = std::to_string(http.post("/api/cart/items/", add_body(p.variants[0], 10), token).json()["id"].GetInt64());
+        const auto id =
+            std::to_string(http.post("/api/cart/items/", add_body(p.variants[0], 10), token)
+                               .json()["id"]
+                               .GetInt64());
         auto r = http.patch("/api/cart/items/" + id + "/", "{\"quantity\":2}", token);
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 200L, r.status);
         CPPUNIT_ASSERT_EQUAL(std::string("467.50"), str(r.json()["unit_price"]));
         CPPUNIT_ASSERT_EQUAL(std::string("935.00"), str(r.json()["line_total"]));
-        assert_problem(http.patch("/api/cart/items/" + id + "/", "{\"quantity\":21}", token), 400, "above stock");
-        assert_problem(http.patch("/api/cart/items/" + id + "/", "{\"quantity\":0}", token), 400, "zero");
-        CPPUNIT_ASSERT_EQUAL(2, http.get("/api/cart/", token).json()["items"][0]["quantity"].GetInt());
+        assert_problem(http.patch("/api/cart/items/" + id + "/", "{\"quantity\":21}", token), 400,
+                       "above stock");
+        assert_problem(http.patch("/api/cart/items/" + id + "/", "{\"quantity\":0}", token), 400,
+                       "zero");
+        CPPUNIT_ASSERT_EQUAL(2,
+                             http.get("/api/cart/", token).json()["items"][0]["quantity"].GetInt());
     }
 
     void deleteRemovesLine() {
         Http http;
         const auto token = new_customer(http, "SILVER");
         const auto p = new_product(http, {{"0.00", 5}});
-        const auto id = std::to_string(http.post("/api/cart/items/", add_body(p.variants[0], 1), token).json()["id"].GetInt64());
+        const auto id =
+            std::to_string(http.post("/api/cart/items/", add_body(p.variants[0], 1), token)
+                               .json()["id"]
+                               .GetInt64());
         CPPUNIT_ASSERT_EQUAL(204L, http.del("/api/cart/items/" + id + "/", token).status);
         CPPUNIT_ASSERT_EQUAL(0u, http.get("/api/cart/", token).json()["items"].Size());
         assert_problem(http.del("/api/cart/items/" + id + "/", token), 404, "already deleted");
@@ -173,23 +195,34 @@ public:
         Http http;
         const auto token = new_customer(http, "STANDARD");
         const auto single = new_product(http, {{"1.00", 5}});
-        auto r = http.post("/api/cart/items/", "{\"product_id\":" + std::to_string(single.id) + ",\"quantity\":1}", token);
+        auto r =
+            http.post("/api/cart/items/",
+                      "{\"product_id\":" + std::to_string(single.id) + ",\"quantity\":1}", token);
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 201L, r.status);
-        CPPUNIT_ASSERT_EQUAL(single.variants[0], static_cast<long long>(r.json()["variant_id"].GetInt64()));
+        CPPUNIT_ASSERT_EQUAL(single.variants[0],
+                             static_cast<long long>(r.json()["variant_id"].GetInt64()));
         const auto multi = new_product(http, {{"1.00", 5}, {"2.00", 5}});
-        assert_problem(http.post("/api/cart/items/", "{\"product_id\":" + std::to_string(multi.id) + ",\"quantity\":1}", token),
-                       400, "product with two variants");
+        assert_problem(
+            http.post("/api/cart/items/",
+                      "{\"product_id\":" + std::to_string(multi.id) + ",\"quantity\":1}", token),
+            400, "product with two variants");
     }
 
     void invalidInputIs400AndWritesNothing() {
         Http http;
         const auto token = new_customer(http, "STANDARD");
         const auto p = new_product(http, {{"0.00", 3}});
-        assert_problem(http.post("/api/cart/items/", add_body(p.variants[0], 4), token), 400, "above available");
-        assert_problem(http.post("/api/cart/items/", add_body(999999999999LL, 1), token), 400, "unknown variant");
-        assert_problem(http.post("/api/cart/items/", "{\"variant_id\":1,\"quantity\":\"x\"}", token), 400, "bad quantity");
+        assert_problem(http.post("/api/cart/items/", add_body(p.variants[0], 4), token), 400,
+                       "above available");
+        assert_problem(http.post("/api/cart/items/", add_body(999999999999LL, 1), token), 400,
+                       "unknown variant");
+        assert_problem(
+            http.post("/api/cart/items/", "{\"variant_id\":1,\"quantity\":\"x\"}", token), 400,
+            "bad quantity");
         assert_problem(http.post("/api/cart/items/", "{oops", token), 400, "malformed JSON");
-        assert_problem(http.post("/api/cart/items/", "v=1", token, {{"Content-Type", "text/plain"}}), 415, "not JSON");
+        assert_problem(
+            http.post("/api/cart/items/", "v=1", token, {{"Content-Type", "text/plain"}}), 415,
+            "not JSON");
         CPPUNIT_ASSERT_EQUAL(0u, http.get("/api/cart/", token).json()["items"].Size());
     }
 
@@ -198,10 +231,15 @@ public:
         const auto owner = new_customer(http, "STANDARD");
         const auto other = new_customer(http, "STANDARD");
         const auto p = new_product(http, {{"0.00", 5}});
-        const auto id = std::to_string(http.post("/api/cart/items/", add_body(p.variants[0], 1), owner).json()["id"].GetInt64());
-        assert_problem(http.patch("/api/cart/items/" + id + "/", "{\"quantity\":2}", other), 404, "patch other's item");
+        const auto id =
+            std::to_string(http.post("/api/cart/items/", add_body(p.variants[0], 1), owner)
+                               .json()["id"]
+                               .GetInt64());
+        assert_problem(http.patch("/api/cart/items/" + id + "/", "{\"quantity\":2}", other), 404,
+                       "patch other's item");
         assert_problem(http.del("/api/cart/items/" + id + "/", other), 404, "delete other's item");
-        CPPUNIT_ASSERT_EQUAL(1, http.get("/api/cart/", owner).json()["items"][0]["quantity"].GetInt());
+        CPPUNIT_ASSERT_EQUAL(1,
+                             http.get("/api/cart/", owner).json()["items"][0]["quantity"].GetInt());
     }
 
     void concurrentAddsMergeIntoOneLine() {
@@ -213,7 +251,8 @@ public:
         for (int i = 0; i < 8; ++i)
             threads.emplace_back([&, i] {
                 Http http;
-                statuses[i] = http.post("/api/cart/items/", add_body(p.variants[0], 1), token).status;
+                statuses[i] =
+                    http.post("/api/cart/items/", add_body(p.variants[0], 1), token).status;
             });
         for (auto &t : threads) t.join();
         int created = 0;

@@ -10,8 +10,10 @@ namespace {
 FieldErrors errors_of(const char *json, bool patch = false) {
     try {
         const auto doc = parse_json_object(json);
-        if (patch) parse_quantity_update(doc);
-        else parse_add_item(doc);
+        if (patch)
+            parse_quantity_update(doc);
+        else
+            parse_add_item(doc);
     } catch (const ClientError &e) {
         CPPUNIT_ASSERT_EQUAL(400, e.status);
         return e.errors;
@@ -42,17 +44,20 @@ public:
 
     void rejectsBadQuantities() {
         for (const char *q : {"0", "-1", "10001", "\"abc\"", "1.5", "true", "null"}) {
-            const auto e = errors_of((std::string("{\"variant_id\": 1, \"quantity\": ") + q + "}").c_str());
+            const auto e =
+                errors_of((std::string("{\"variant_id\": 1, \"quantity\": ") + q + "}").c_str());
             CPPUNIT_ASSERT_MESSAGE(q, e.count("quantity") == 1);
         }
         CPPUNIT_ASSERT(errors_of("{}", true).count("quantity") == 1);
         CPPUNIT_ASSERT(errors_of("{\"quantity\": 0}", true).count("quantity") == 1);
-        CPPUNIT_ASSERT_EQUAL(std::int64_t(4), parse_quantity_update(parse_json_object("{\"quantity\": 4}")));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(4),
+                             parse_quantity_update(parse_json_object("{\"quantity\": 4}")));
     }
 
     void needsExactlyOneTarget() {
         CPPUNIT_ASSERT(errors_of("{\"quantity\": 1}").count("variant_id") == 1);
-        CPPUNIT_ASSERT(errors_of("{\"variant_id\": 1, \"product_id\": 2, \"quantity\": 1}").count("product_id") == 1);
+        CPPUNIT_ASSERT(errors_of("{\"variant_id\": 1, \"product_id\": 2, \"quantity\": 1}")
+                           .count("product_id") == 1);
         CPPUNIT_ASSERT(errors_of("{\"variant_id\": 0, \"quantity\": 1}").count("variant_id") == 1);
     }
 
@@ -61,16 +66,21 @@ public:
         const auto json = render_cart(5, lines);
         rapidjson::Document d;
         d.Parse(json.c_str());
-        CPPUNIT_ASSERT_EQUAL(std::string("4208.49"), std::string(d["total"].GetString()));  // 4207.50 + 0.99
+        CPPUNIT_ASSERT_EQUAL(std::string("4208.49"),
+                             std::string(d["total"].GetString()));  // 4207.50 + 0.99
         CPPUNIT_ASSERT_EQUAL(13, d["item_count"].GetInt());
-        CPPUNIT_ASSERT_EQUAL(std::string("4207.50"), std::string(d["items"][0]["line_total"].GetString()));
-        CPPUNIT_ASSERT_EQUAL(std::string("420.75"), std::string(d["items"][0]["unit_price"].GetString()));
+        CPPUNIT_ASSERT_EQUAL(std::string("4207.50"),
+                             std::string(d["items"][0]["line_total"].GetString()));
+        CPPUNIT_ASSERT_EQUAL(std::string("420.75"),
+                             std::string(d["items"][0]["unit_price"].GetString()));
         const auto empty = render_cart(6, {});
         CPPUNIT_ASSERT(empty.find("\"total\":\"0.00\"") != std::string::npos);
     }
 
     void readsServiceReply() {
-        CPPUNIT_ASSERT_EQUAL(Cents(42075), *unit_price_from_reply("{\"unit_price\":\"420.75\",\"total\":\"4207.50\"}"));
+        CPPUNIT_ASSERT_EQUAL(
+            Cents(42075),
+            *unit_price_from_reply("{\"unit_price\":\"420.75\",\"total\":\"4207.50\"}"));
         CPPUNIT_ASSERT(!unit_price_from_reply("{\"unit_price\":420.75}"));
         CPPUNIT_ASSERT(!unit_price_from_reply("not json"));
         CPPUNIT_ASSERT(!unit_price_from_reply("{}"));

@@ -16,7 +16,9 @@ using namespace shopd::test;
 
 namespace {
 
-std::string str(const rapidjson::Value &v) { return std::string(v.GetString(), v.GetStringLength()); }
+std::string str(const rapidjson::Value &v) {
+    return std::string(v.GetString(), v.GetStringLength());
+}
 
 std::string quoted(const std::string &s) { return "\"" + s + "\""; }
 
@@ -35,11 +37,15 @@ long long scalar(const std::string &sql, const std::string &param) {
     return tx.exec_params1(sql, param)[0].as<long long>();
 }
 
-long long products_named(const std::string &name) { return scalar("SELECT count(*) FROM products WHERE name = $1", name); }
+long long products_named(const std::string &name) {
+    return scalar("SELECT count(*) FROM products WHERE name = $1", name);
+}
 long long categories_named(const std::string &name) {
     return scalar("SELECT count(*) FROM categories WHERE name = $1", name);
 }
-long long variants_with_sku(const std::string &sku) { return scalar("SELECT count(*) FROM variants WHERE sku = $1", sku); }
+long long variants_with_sku(const std::string &sku) {
+    return scalar("SELECT count(*) FROM variants WHERE sku = $1", sku);
+}
 
 void set_reserved(long long variant_id, int reserved) {
     pqxx::connection c(env("SHOPD_DATABASE_URL"));
@@ -62,9 +68,10 @@ struct VariantRowLock {
 void assert_field_error(const Response &r, const std::string &field, const std::string &what) {
     assert_problem(r, 400, what.c_str());
     const auto d = r.json();
-    CPPUNIT_ASSERT_MESSAGE(what + ": no errors." + field + " in " + r.describe(),
-                           d.HasMember("errors") && d["errors"].IsObject() && d["errors"].HasMember(field.c_str()) &&
-                               d["errors"][field.c_str()].IsArray() && d["errors"][field.c_str()].Size() > 0);
+    CPPUNIT_ASSERT_MESSAGE(
+        what + ": no errors." + field + " in " + r.describe(),
+        d.HasMember("errors") && d["errors"].IsObject() && d["errors"].HasMember(field.c_str()) &&
+            d["errors"][field.c_str()].IsArray() && d["errors"][field.c_str()].Size() > 0);
 }
 
 /// The "name" of each result of a list response, in order.
@@ -78,7 +85,9 @@ std::vector<std::string> result_names(const rapidjson::Document &d) {
 struct Api {
     Http http;
 
-    Response post(const std::string &path, const std::string &body) { return http.post(path, body, admin_token()); }
+    Response post(const std::string &path, const std::string &body) {
+        return http.post(path, body, admin_token());
+    }
 
     rapidjson::Document created(const Response &r, const std::string &what) {
         CPPUNIT_ASSERT_EQUAL_MESSAGE(what + ": " + r.describe(), 201L, r.status);
@@ -86,15 +95,18 @@ struct Api {
     }
 
     long long category(const std::string &name, long long parent = 0) {
-        const std::string body =
-            "{\"name\":" + quoted(name) + (parent ? ",\"parent_id\":" + std::to_string(parent) : "") + "}";
+        const std::string body = "{\"name\":" + quoted(name) +
+                                 (parent ? ",\"parent_id\":" + std::to_string(parent) : "") + "}";
         return created(post("/api/categories/", body), "create category")["id"].GetInt64();
     }
 
-    rapidjson::Document product(const std::string &name, long long category, const std::string &price = "\"10.00\"",
+    rapidjson::Document product(const std::string &name, long long category,
+                                const std::string &price = "\"10.00\"",
                                 const std::string &variants = "") {
-        const std::string body = "{\"name\":" + quoted(name) + ",\"category_id\":" + std::to_string(category) +
-                                 ",\"base_price\":" + price + (variants.empty() ? "" : ",\"variants\":" + variants) + "}";
+        const std::string body = "{\"name\":" + quoted(name) +
+                                 ",\"category_id\":" + std::to_string(category) +
+                                 ",\"base_price\":" + price +
+                                 (variants.empty() ? "" : ",\"variants\":" + variants) + "}";
         return created(post("/api/products/", body), "create product " + name);
     }
 
@@ -108,7 +120,8 @@ struct Api {
     /// unique from `tag`; returns the variant's id.
     long long variant_with_stock(const std::string &tag, int stock) {
         const auto p = product(unique(tag), category(unique(tag)), "\"10.00\"",
-                               "[{\"sku\":" + quoted(unique(tag)) + ",\"name\":\"x\",\"stock\":" + std::to_string(stock) + "}]");
+                               "[{\"sku\":" + quoted(unique(tag)) +
+                                   ",\"name\":\"x\",\"stock\":" + std::to_string(stock) + "}]");
         return int64(p["variants"][0]["id"]);
     }
 
@@ -190,11 +203,19 @@ public:
         CPPUNIT_ASSERT_EQUAL(base, str(got["slug"]));
         CPPUNIT_ASSERT(got["parent_id"].IsNull());
 
-        CPPUNIT_ASSERT_EQUAL(base + "-2", str(api.created(api.post("/api/categories/", "{\"name\":" + quoted(name) + "}"), "second")["slug"]));
-        CPPUNIT_ASSERT_EQUAL(base + "-3", str(api.created(api.post("/api/categories/", "{\"name\":" + quoted(name) + "}"), "third")["slug"]));
+        CPPUNIT_ASSERT_EQUAL(
+            base + "-2",
+            str(api.created(api.post("/api/categories/", "{\"name\":" + quoted(name) + "}"),
+                            "second")["slug"]));
+        CPPUNIT_ASSERT_EQUAL(
+            base + "-3",
+            str(api.created(api.post("/api/categories/", "{\"name\":" + quoted(name) + "}"),
+                            "third")["slug"]));
 
         const auto child = api.created(
-            api.post("/api/categories/", "{\"name\":\"" + tag + " kids\",\"parent_id\":" + std::to_string(id) + "}"), "child");
+            api.post("/api/categories/",
+                     "{\"name\":\"" + tag + " kids\",\"parent_id\":" + std::to_string(id) + "}"),
+            "child");
         CPPUNIT_ASSERT_EQUAL(id, int64(child["parent_id"]));
         // Without the trailing slash the route is the same.
         CPPUNIT_ASSERT_EQUAL(200L, api.http.get("/api/categories/" + std::to_string(id)).status);
@@ -208,7 +229,8 @@ public:
         for (int i = 0; i < kThreads; ++i)
             threads.emplace_back([&, i] {
                 Http http;
-                responses[i] = http.post("/api/categories/", "{\"name\":" + quoted(name) + "}", admin_token());
+                responses[i] =
+                    http.post("/api/categories/", "{\"name\":" + quoted(name) + "}", admin_token());
             });
         for (auto &t : threads) t.join();
         std::set<std::string> slugs;
@@ -226,17 +248,24 @@ public:
         const std::string body = "{\"name\":" + quoted(name) + "}";
         assert_problem(api.http.post("/api/categories/", body), 401, "no token");
         assert_problem(api.http.post("/api/categories/", body, "wrong-token"), 401, "wrong token");
-        assert_problem(api.http.post("/api/categories/", body, admin_token(), {{"Content-Type", "text/plain"}}), 415,
-                       "text/plain");
+        assert_problem(api.http.post("/api/categories/", body, admin_token(),
+                                     {{"Content-Type", "text/plain"}}),
+                       415, "text/plain");
         assert_problem(api.post("/api/categories/", "{\"name\":"), 400, "malformed JSON");
         assert_problem(api.post("/api/categories/", "[]"), 400, "array body");
         assert_field_error(api.post("/api/categories/", "{\"name\":\"  \"}"), "name", "blank name");
-        assert_field_error(api.post("/api/categories/", "{\"name\":[\"x\"]}"), "name", "list as name");
-        assert_field_error(api.post("/api/categories/", "{\"name\":\"" + std::string(201, 'x') + "\"}"), "name", "201 chars");
-        assert_problem(api.post("/api/categories/", "{\"name\":\"bad \xff\"}"), 400, "invalid UTF-8");
-        assert_field_error(api.post("/api/categories/", "{\"name\":" + quoted(name) + ",\"parent_id\":\"x\"}"), "parent_id",
-                           "parent_id not an id");
-        assert_field_error(api.post("/api/categories/", "{\"name\":" + quoted(name) + ",\"parent_id\":999999999999}"),
+        assert_field_error(api.post("/api/categories/", "{\"name\":[\"x\"]}"), "name",
+                           "list as name");
+        assert_field_error(
+            api.post("/api/categories/", "{\"name\":\"" + std::string(201, 'x') + "\"}"), "name",
+            "201 chars");
+        assert_problem(api.post("/api/categories/", "{\"name\":\"bad \xff\"}"), 400,
+                       "invalid UTF-8");
+        assert_field_error(
+            api.post("/api/categories/", "{\"name\":" + quoted(name) + ",\"parent_id\":\"x\"}"),
+            "parent_id", "parent_id not an id");
+        assert_field_error(api.post("/api/categories/",
+                                    "{\"name\":" + quoted(name) + ",\"parent_id\":999999999999}"),
                            "parent_id", "unknown parent");
         CPPUNIT_ASSERT_EQUAL(0LL, categories_named(name));
     }
@@ -245,18 +274,23 @@ public:
         Api api;
         const long long parent = api.category(unique("Parent"));
         for (int i = 0; i < 5; ++i) api.category(unique("Child"), parent);
-        const std::string path = "/api/categories/?parent=" + std::to_string(parent) + "&page_size=2";
+        const std::string path =
+            "/api/categories/?parent=" + std::to_string(parent) + "&page_size=2";
         const auto pages = api.five_in_pages_of_two(path);
-        for (const auto &c : pages[0]["results"].GetArray()) CPPUNIT_ASSERT_EQUAL(parent, int64(c["parent_id"]));
+        for (const auto &c : pages[0]["results"].GetArray())
+            CPPUNIT_ASSERT_EQUAL(parent, int64(c["parent_id"]));
         const std::string next = str(pages[0]["next"]);
-        CPPUNIT_ASSERT_EQUAL_MESSAGE(next, 0ul, next.find(api.http.base() + "/api/categories/?"));  // absolute
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(next, 0ul,
+                                     next.find(api.http.base() + "/api/categories/?"));  // absolute
         CPPUNIT_ASSERT(next.find("parent=" + std::to_string(parent)) != std::string::npos);
         CPPUNIT_ASSERT(next.find("page=2") != std::string::npos);
-        CPPUNIT_ASSERT_EQUAL(api.http.base() + path, str(pages[1]["previous"]));  // DRF drops page=1
+        CPPUNIT_ASSERT_EQUAL(api.http.base() + path,
+                             str(pages[1]["previous"]));  // DRF drops page=1
         api.page(path + "&page=3", 5, 1);
         assert_problem(api.http.get(path + "&page=0"), 404, "page 0");
         assert_problem(api.http.get(path + "&page=abc"), 404, "page abc");
-        assert_field_error(api.http.get("/api/categories/?parent=abc"), "parent", "parent not an id");
+        assert_field_error(api.http.get("/api/categories/?parent=abc"), "parent",
+                           "parent not an id");
         api.page("/api/categories/?parent=999999999999", 0, 0);
     }
 
@@ -264,14 +298,16 @@ public:
         Api api;
         const long long cat = api.category(unique("Desks"));
         const std::string name = unique("Desk");
-        const auto r = api.post("/api/products/", "{\"name\":" + quoted(name) + ",\"category_id\":" + std::to_string(cat) +
+        const auto r = api.post("/api/products/", "{\"name\":" + quoted(name) +
+                                                      ",\"category_id\":" + std::to_string(cat) +
                                                       ",\"base_price\":12.5}");
         const auto d = api.created(r, "product");
         const long long id = d["id"].GetInt64();
         CPPUNIT_ASSERT_EQUAL(name, str(d["name"]));
         CPPUNIT_ASSERT_EQUAL(std::string(), str(d["description"]));
         CPPUNIT_ASSERT_EQUAL(cat, int64(d["category_id"]));
-        CPPUNIT_ASSERT_EQUAL(std::string("12.50"), str(d["base_price"]));  // money: a string, 2 decimals
+        CPPUNIT_ASSERT_EQUAL(std::string("12.50"),
+                             str(d["base_price"]));  // money: a string, 2 decimals
         CPPUNIT_ASSERT_EQUAL(1u, d["variants"].Size());
         const auto &v = d["variants"][0];
         CPPUNIT_ASSERT_EQUAL("P" + std::to_string(id) + "-DEFAULT", str(v["sku"]));
@@ -290,9 +326,12 @@ public:
         Api api;
         const long long cat = api.category(unique("Shirts"));
         const std::string a = unique("SKU-A"), b = unique("SKU-B");
-        const auto d = api.product(unique("Shirt"), cat, "\"20.00\"",
-                                   "[{\"sku\":" + quoted(a) + ",\"name\":\"M\",\"price_delta\":\"-5.00\",\"stock\":3},"
-                                   "{\"sku\":" + quoted(b) + ",\"name\":\"L\",\"price_delta\":2,\"stock\":\"4\"}]");
+        const auto d =
+            api.product(unique("Shirt"), cat, "\"20.00\"",
+                        "[{\"sku\":" + quoted(a) +
+                            ",\"name\":\"M\",\"price_delta\":\"-5.00\",\"stock\":3},"
+                            "{\"sku\":" +
+                            quoted(b) + ",\"name\":\"L\",\"price_delta\":2,\"stock\":\"4\"}]");
         CPPUNIT_ASSERT_EQUAL(2u, d["variants"].Size());
         CPPUNIT_ASSERT_EQUAL(a, str(d["variants"][0]["sku"]));
         CPPUNIT_ASSERT_EQUAL(std::string("-5.00"), str(d["variants"][0]["price_delta"]));
@@ -313,28 +352,44 @@ public:
         Api api;
         const long long cat = api.category(unique("Val"));
         const std::string name = unique("Invalid");
-        const std::string head = "{\"name\":" + quoted(name) + ",\"category_id\":" + std::to_string(cat) + ",";
+        const std::string head =
+            "{\"name\":" + quoted(name) + ",\"category_id\":" + std::to_string(cat) + ",";
         assert_problem(api.post("/api/products/", "{\"name\":"), 400, "malformed JSON");
-        assert_field_error(api.post("/api/products/", head + "\"base_price\":\"-1.00\"}"), "base_price", "negative price");
-        assert_field_error(api.post("/api/products/", head + "\"base_price\":\"1.005\"}"), "base_price", "3 decimals");
-        assert_field_error(api.post("/api/products/", head + "\"base_price\":true}"), "base_price", "boolean price");
-        assert_field_error(api.post("/api/products/", "{\"name\":" + quoted(name) + ",\"category_id\":999999999999,\"base_price\":1}"),
-                           "category_id", "unknown category");
-        assert_field_error(api.post("/api/products/", "{\"name\":" + quoted(name) + ",\"category_id\":\"abc\",\"base_price\":1}"),
-                           "category_id", "category not an id");
-        assert_field_error(api.post("/api/products/", head + "\"base_price\":1,\"variants\":5}"), "variants", "variants not a list");
+        assert_field_error(api.post("/api/products/", head + "\"base_price\":\"-1.00\"}"),
+                           "base_price", "negative price");
+        assert_field_error(api.post("/api/products/", head + "\"base_price\":\"1.005\"}"),
+                           "base_price", "3 decimals");
+        assert_field_error(api.post("/api/products/", head + "\"base_price\":true}"), "base_price",
+                           "boolean price");
+        assert_field_error(
+            api.post("/api/products/", "{\"name\":" + quoted(name) +
+                                           ",\"category_id\":999999999999,\"base_price\":1}"),
+            "category_id", "unknown category");
+        assert_field_error(
+            api.post("/api/products/",
+                     "{\"name\":" + quoted(name) + ",\"category_id\":\"abc\",\"base_price\":1}"),
+            "category_id", "category not an id");
+        assert_field_error(api.post("/api/products/", head + "\"base_price\":1,\"variants\":5}"),
+                           "variants", "variants not a list");
         // All errors at once, nested ones keyed by index.
-        const auto r = api.post("/api/products/", "{\"name\":\"\",\"base_price\":\"x\",\"variants\":[{\"sku\":\"ok\",\"name\":\"a\"},"
-                                                  "{\"name\":\"b\",\"stock\":-1}]}");
-        for (const char *field : {"name", "category_id", "base_price", "variants[1].sku", "variants[1].stock"})
+        const auto r = api.post(
+            "/api/products/",
+            "{\"name\":\"\",\"base_price\":\"x\",\"variants\":[{\"sku\":\"ok\",\"name\":\"a\"},"
+            "{\"name\":\"b\",\"stock\":-1}]}");
+        for (const char *field :
+             {"name", "category_id", "base_price", "variants[1].sku", "variants[1].stock"})
             assert_field_error(r, field, std::string("all at once: ") + field);
-        assert_field_error(api.post("/api/products/", head + "\"base_price\":\"5.00\",\"variants\":[{\"sku\":" + quoted(unique("N")) +
-                                                          ",\"name\":\"a\",\"price_delta\":\"-5.01\"}]}"),
-                           "variants[0].price_delta", "base + delta below zero");
+        assert_field_error(
+            api.post("/api/products/", head + "\"base_price\":\"5.00\",\"variants\":[{\"sku\":" +
+                                           quoted(unique("N")) +
+                                           ",\"name\":\"a\",\"price_delta\":\"-5.01\"}]}"),
+            "variants[0].price_delta", "base + delta below zero");
         const std::string dup = unique("DUP");
-        assert_field_error(api.post("/api/products/", head + "\"base_price\":1,\"variants\":[{\"sku\":" + quoted(dup) +
-                                                          ",\"name\":\"a\"},{\"sku\":" + quoted(dup) + ",\"name\":\"b\"}]}"),
-                           "variants[1].sku", "SKU twice in one request");
+        assert_field_error(
+            api.post("/api/products/",
+                     head + "\"base_price\":1,\"variants\":[{\"sku\":" + quoted(dup) +
+                         ",\"name\":\"a\"},{\"sku\":" + quoted(dup) + ",\"name\":\"b\"}]}"),
+            "variants[1].sku", "SKU twice in one request");
         CPPUNIT_ASSERT_EQUAL(0LL, products_named(name));
         CPPUNIT_ASSERT_EQUAL(0LL, variants_with_sku(dup));
     }
@@ -343,15 +398,22 @@ public:
         Api api;
         const long long cat = api.category(unique("Dup"));
         const std::string taken = unique("TAKEN");
-        api.product(unique("Owner"), cat, "\"1.00\"", "[{\"sku\":" + quoted(taken) + ",\"name\":\"x\"}]");
+        api.product(unique("Owner"), cat, "\"1.00\"",
+                    "[{\"sku\":" + quoted(taken) + ",\"name\":\"x\"}]");
         const std::string name = unique("Loser");
         const std::string first = unique("NEW-1"), second = unique("NEW-2");
         // Two good variants, then one whose SKU exists in the database: nothing may remain.
-        const auto r = api.post("/api/products/", "{\"name\":" + quoted(name) + ",\"category_id\":" + std::to_string(cat) +
+        const auto r = api.post("/api/products/", "{\"name\":" + quoted(name) +
+                                                      ",\"category_id\":" + std::to_string(cat) +
                                                       ",\"base_price\":\"3.00\",\"variants\":["
-                                                      "{\"sku\":" + quoted(first) + ",\"name\":\"a\"},"
-                                                      "{\"sku\":" + quoted(second) + ",\"name\":\"b\"},"
-                                                      "{\"sku\":" + quoted(taken) + ",\"name\":\"c\"}]}");
+                                                      "{\"sku\":" +
+                                                      quoted(first) +
+                                                      ",\"name\":\"a\"},"
+                                                      "{\"sku\":" +
+                                                      quoted(second) +
+                                                      ",\"name\":\"b\"},"
+                                                      "{\"sku\":" +
+                                                      quoted(taken) + ",\"name\":\"c\"}]}");
         assert_field_error(r, "variants[2].sku", "SKU taken in the database");
         CPPUNIT_ASSERT_EQUAL(std::string("variant with this sku already exists."),
                              str(r.json()["errors"]["variants[2].sku"][0]));
@@ -367,7 +429,8 @@ public:
         const long long child = api.category(unique("Child"), root);
         const long long grandchild = api.category(unique("Grandchild"), child);
         const long long other = api.category(unique("Other"));
-        const std::string in_root = unique("InRoot"), in_child = unique("InChild"), in_grand = unique("InGrand");
+        const std::string in_root = unique("InRoot"), in_child = unique("InChild"),
+                          in_grand = unique("InGrand");
         api.product(in_root, root);
         api.product(in_child, child);
         api.product(in_grand, grandchild);
@@ -408,7 +471,8 @@ public:
         CPPUNIT_ASSERT_EQUAL(2LL, count_of(d));
         d = api.get("/api/products/?search=" + unique("nothing-matches"));
         CPPUNIT_ASSERT_EQUAL(0LL, count_of(d));
-        assert_field_error(api.http.get("/api/products/?search=%FF"), "search", "invalid UTF-8 search");
+        assert_field_error(api.http.get("/api/products/?search=%FF"), "search",
+                           "invalid UTF-8 search");
     }
 
     void productOrdering() {
@@ -420,7 +484,8 @@ public:
         api.product(c, cat, "\"20.00\"");
         const std::string path = "/api/products/?category=" + std::to_string(cat) + "&ordering=";
         using Names = std::vector<std::string>;
-        CPPUNIT_ASSERT(result_names(api.get("/api/products/?category=" + std::to_string(cat))) == (Names{b, a, c}));
+        CPPUNIT_ASSERT(result_names(api.get("/api/products/?category=" + std::to_string(cat))) ==
+                       (Names{b, a, c}));
         CPPUNIT_ASSERT(result_names(api.get(path + "id")) == (Names{b, a, c}));
         CPPUNIT_ASSERT(result_names(api.get(path + "-id")) == (Names{c, a, b}));
         CPPUNIT_ASSERT(result_names(api.get(path + "name")) == (Names{a, b, c}));
@@ -428,7 +493,8 @@ public:
         CPPUNIT_ASSERT(result_names(api.get(path + "base_price")) == (Names{a, c, b}));
         CPPUNIT_ASSERT(result_names(api.get(path + "-base_price")) == (Names{b, c, a}));
         // Ordering survives pagination: page 2 of -base_price holds the next item.
-        CPPUNIT_ASSERT(result_names(api.get(path + "-base_price&page_size=1&page=2")) == (Names{c}));
+        CPPUNIT_ASSERT(result_names(api.get(path + "-base_price&page_size=1&page=2")) ==
+                       (Names{c}));
         assert_field_error(api.http.get(path + "price"), "ordering", "unknown ordering");
         assert_field_error(api.http.get(path + "created_at"), "ordering", "unknown field");
     }
@@ -438,7 +504,8 @@ public:
         const long long cat = api.category(unique("Pages"));
         for (int i = 0; i < 5; ++i) api.product(unique("Paged"), cat);
         std::set<long long> seen;
-        for (const auto &d : api.five_in_pages_of_two("/api/products/?category=" + std::to_string(cat) + "&page_size=2"))
+        for (const auto &d : api.five_in_pages_of_two(
+                 "/api/products/?category=" + std::to_string(cat) + "&page_size=2"))
             for (const auto &p : d["results"].GetArray()) {
                 CPPUNIT_ASSERT_EQUAL(1u, p["variants"].Size());
                 seen.insert(int64(p["id"]));
@@ -457,12 +524,17 @@ public:
         const std::string prefix = unique("BULK");
         std::string variants = "[";
         for (int i = 0; i < 101; ++i)
-            variants += (i ? "," : "") + std::string("{\"sku\":\"") + prefix + "-" + std::to_string(i) + "\",\"name\":\"v\"}";
+            variants += (i ? "," : "") + std::string("{\"sku\":\"") + prefix + "-" +
+                        std::to_string(i) + "\",\"name\":\"v\"}";
         const auto p = api.product(unique("Bulk"), cat, "\"1.00\"", variants + "]");
         CPPUNIT_ASSERT_EQUAL(101u, p["variants"].Size());
-        const auto d = api.page("/api/variants/?product=" + std::to_string(p["id"].GetInt64()) + "&page_size=1000", 101, 100);
+        const auto d = api.page(
+            "/api/variants/?product=" + std::to_string(p["id"].GetInt64()) + "&page_size=1000", 101,
+            100);
         CPPUNIT_ASSERT(str(d["next"]).find("page=2") != std::string::npos);
-        CPPUNIT_ASSERT_EQUAL(20u, api.get("/api/variants/?product=" + std::to_string(p["id"].GetInt64()))["results"].Size());
+        CPPUNIT_ASSERT_EQUAL(
+            20u, api.get("/api/variants/?product=" + std::to_string(p["id"].GetInt64()))["results"]
+                     .Size());
     }
 
     void variantCreateGetAndList() {
@@ -470,8 +542,10 @@ public:
         const long long cat = api.category(unique("Var"));
         const long long product = api.product(unique("Mug"), cat, "\"12.50\"")["id"].GetInt64();
         const std::string sku = unique("MUG-BLK");
-        const auto r = api.post("/api/variants/", "{\"product_id\":" + std::to_string(product) + ",\"sku\":" + quoted(sku) +
-                                                      ",\"name\":\"Black\",\"price_delta\":\"1.50\",\"stock\":150}");
+        const auto r =
+            api.post("/api/variants/",
+                     "{\"product_id\":" + std::to_string(product) + ",\"sku\":" + quoted(sku) +
+                         ",\"name\":\"Black\",\"price_delta\":\"1.50\",\"stock\":150}");
         const auto d = api.created(r, "variant");
         const long long id = d["id"].GetInt64();
         CPPUNIT_ASSERT_EQUAL(product, int64(d["product_id"]));
@@ -484,16 +558,20 @@ public:
         CPPUNIT_ASSERT_EQUAL(r.body, api.http.get(variant_path(id)).body);
 
         // A delta that brings the price exactly to zero is fine.
-        api.created(api.post("/api/variants/", "{\"product_id\":" + std::to_string(product) + ",\"sku\":" + quoted(unique("FREE")) +
-                                                   ",\"name\":\"Free\",\"price_delta\":\"-12.50\"}"),
-                    "zero-price variant");
+        api.created(
+            api.post("/api/variants/", "{\"product_id\":" + std::to_string(product) +
+                                           ",\"sku\":" + quoted(unique("FREE")) +
+                                           ",\"name\":\"Free\",\"price_delta\":\"-12.50\"}"),
+            "zero-price variant");
         const auto list = api.get("/api/variants/?product=" + std::to_string(product));
         CPPUNIT_ASSERT_EQUAL(3LL, count_of(list));  // default + 2
         CPPUNIT_ASSERT_EQUAL(std::string("Default"), str(list["results"][0]["name"]));
         CPPUNIT_ASSERT_EQUAL(sku, str(list["results"][1]["sku"]));
         // The product shows its variants too.
-        CPPUNIT_ASSERT_EQUAL(3u, api.get("/api/products/" + std::to_string(product) + "/")["variants"].Size());
-        assert_field_error(api.http.get("/api/variants/?product=x"), "product", "product not an id");
+        CPPUNIT_ASSERT_EQUAL(
+            3u, api.get("/api/products/" + std::to_string(product) + "/")["variants"].Size());
+        assert_field_error(api.http.get("/api/variants/?product=x"), "product",
+                           "product not an id");
         api.page("/api/variants/?product=999999999999", 0, 0);
         CPPUNIT_ASSERT(count_of(api.get("/api/variants/")) >= 3);
     }
@@ -507,22 +585,29 @@ public:
         const std::string sku = unique("LAMP");
         const std::string rest = ",\"name\":\"x\"}";
 
-        auto r = api.post("/api/variants/", "{\"product_id\":" + product + ",\"sku\":" + quoted(existing) + rest);
+        auto r = api.post("/api/variants/",
+                          "{\"product_id\":" + product + ",\"sku\":" + quoted(existing) + rest);
         assert_field_error(r, "sku", "duplicate SKU");
-        CPPUNIT_ASSERT_EQUAL(std::string("variant with this sku already exists."), str(r.json()["errors"]["sku"][0]));
-        assert_field_error(api.post("/api/variants/", "{\"product_id\":999999999999,\"sku\":" + quoted(sku) + rest), "product_id",
-                           "unknown product");
-        assert_field_error(api.post("/api/variants/", "{\"product_id\":" + product + ",\"sku\":" + quoted(sku) +
-                                                          ",\"name\":\"x\",\"price_delta\":\"-5.01\"}"),
-                           "price_delta", "price below zero");
-        assert_field_error(api.post("/api/variants/", "{\"product_id\":" + product + ",\"sku\":" + quoted(sku) +
-                                                          ",\"name\":\"x\",\"stock\":-1}"),
-                           "stock", "negative stock");
-        assert_field_error(api.post("/api/variants/", "{\"product_id\":" + product + ",\"sku\":\"" + std::string(65, 's') + "\"" + rest),
+        CPPUNIT_ASSERT_EQUAL(std::string("variant with this sku already exists."),
+                             str(r.json()["errors"]["sku"][0]));
+        assert_field_error(api.post("/api/variants/",
+                                    "{\"product_id\":999999999999,\"sku\":" + quoted(sku) + rest),
+                           "product_id", "unknown product");
+        assert_field_error(
+            api.post("/api/variants/", "{\"product_id\":" + product + ",\"sku\":" + quoted(sku) +
+                                           ",\"name\":\"x\",\"price_delta\":\"-5.01\"}"),
+            "price_delta", "price below zero");
+        assert_field_error(
+            api.post("/api/variants/", "{\"product_id\":" + product + ",\"sku\":" + quoted(sku) +
+                                           ",\"name\":\"x\",\"stock\":-1}"),
+            "stock", "negative stock");
+        assert_field_error(api.post("/api/variants/", "{\"product_id\":" + product + ",\"sku\":\"" +
+                                                          std::string(65, 's') + "\"" + rest),
                            "sku", "SKU of 65 characters");
         assert_problem(api.post("/api/variants/", "{\"product_id\":"), 400, "malformed JSON");
-        assert_problem(api.http.post("/api/variants/", "{\"product_id\":" + product + ",\"sku\":" + quoted(sku) + rest), 401,
-                       "no token");
+        assert_problem(api.http.post("/api/variants/", "{\"product_id\":" + product +
+                                                           ",\"sku\":" + quoted(sku) + rest),
+                       401, "no token");
         CPPUNIT_ASSERT_EQUAL(0LL, variants_with_sku(sku));
         CPPUNIT_ASSERT_EQUAL(1LL, variants_with_sku(existing));
     }
@@ -545,7 +630,8 @@ public:
         Api api;
         const long long id = api.variant_with_stock("Chair", 10);
         set_reserved(id, 4);
-        assert_problem(api.http.put(inventory_path(id), "{\"stock\":3}", admin_token()), 409, "stock below reserved");
+        assert_problem(api.http.put(inventory_path(id), "{\"stock\":3}", admin_token()), 409,
+                       "stock below reserved");
         auto d = api.get(variant_path(id));
         CPPUNIT_ASSERT_EQUAL(10, d["stock"].GetInt());  // unchanged
         CPPUNIT_ASSERT_EQUAL(4, d["reserved"].GetInt());
@@ -576,7 +662,8 @@ public:
         assert_problem(r, 409, "stock below what the committed checkout reserved");
         // The handler itself saw the 8 reserved after the wait (not a constraint failure on the
         // UPDATE, which a read without FOR UPDATE would end in).
-        CPPUNIT_ASSERT_MESSAGE(r.body, str(r.json()["detail"]).find("8 units") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(r.body,
+                               str(r.json()["detail"]).find("8 units") != std::string::npos);
         CPPUNIT_ASSERT_EQUAL(10, api.stock_of(id));
     }
 
@@ -595,26 +682,34 @@ public:
         Api api;
         const long long id = api.variant_with_stock("Table", 7);
         const std::string path = inventory_path(id);
-        assert_field_error(api.http.put(path, "{\"stock\":-1}", admin_token()), "stock", "negative stock");
-        assert_field_error(api.http.put(path, "{\"stock\":\"abc\"}", admin_token()), "stock", "stock not a number");
-        assert_field_error(api.http.put(path, "{\"stock\":1.5}", admin_token()), "stock", "fractional stock");
+        assert_field_error(api.http.put(path, "{\"stock\":-1}", admin_token()), "stock",
+                           "negative stock");
+        assert_field_error(api.http.put(path, "{\"stock\":\"abc\"}", admin_token()), "stock",
+                           "stock not a number");
+        assert_field_error(api.http.put(path, "{\"stock\":1.5}", admin_token()), "stock",
+                           "fractional stock");
         assert_field_error(api.http.put(path, "{}", admin_token()), "stock", "missing stock");
-        assert_field_error(api.http.put(path, "{\"stock\":1000000001}", admin_token()), "stock", "stock too large");
+        assert_field_error(api.http.put(path, "{\"stock\":1000000001}", admin_token()), "stock",
+                           "stock too large");
         assert_problem(api.http.put(path, "{\"stock\":", admin_token()), 400, "malformed JSON");
         assert_problem(api.http.put(path, "{\"stock\":1}"), 401, "no token");
-        assert_problem(api.http.request("PUT", path, "stock=1", admin_token(), {{"Content-Type", "text/plain"}}), 415,
-                       "text/plain");
-        assert_problem(api.http.put("/api/variants/999999999999/inventory/", "{\"stock\":1}", admin_token()), 404,
-                       "unknown variant");
+        assert_problem(api.http.request("PUT", path, "stock=1", admin_token(),
+                                        {{"Content-Type", "text/plain"}}),
+                       415, "text/plain");
+        assert_problem(
+            api.http.put("/api/variants/999999999999/inventory/", "{\"stock\":1}", admin_token()),
+            404, "unknown variant");
         CPPUNIT_ASSERT_EQUAL(7, api.stock_of(id));
     }
 
     void unknownIdsAre404() {
         Http http;
-        for (const char *path : {"/api/categories/999999999999/", "/api/products/999999999999/", "/api/variants/999999999999/",
+        for (const char *path : {"/api/categories/999999999999/", "/api/products/999999999999/",
+                                 "/api/variants/999999999999/",
                                  "/api/products/99999999999999999999/", "/api/products/abc/"})
             assert_problem(http.get(path), 404, path);
-        assert_problem(http.get("/api/products/?page=2&search=" + unique("none")), 404, "page 2 of nothing");
+        assert_problem(http.get("/api/products/?page=2&search=" + unique("none")), 404,
+                       "page 2 of nothing");
         assert_problem(http.del("/api/products/1/", admin_token()), 405, "DELETE a product");
     }
 
@@ -624,7 +719,8 @@ public:
         for (const char *path : {"/api/categories/", "/api/products/", "/api/variants/"}) {
             assert_problem(http.post(path, "{not json"), 401, path);
             assert_problem(http.post(path, "x=1", "", {{"Content-Type", "text/plain"}}), 401, path);
-            assert_problem(http.post(path, "x=1", admin_token(), {{"Content-Type", "text/plain"}}), 415, path);
+            assert_problem(http.post(path, "x=1", admin_token(), {{"Content-Type", "text/plain"}}),
+                           415, path);
         }
         assert_problem(http.put("/api/variants/1/inventory/", "{not json"), 401, "inventory");
     }
@@ -635,7 +731,8 @@ public:
         const std::string deep = "{\"name\":\"x\",\"variants\":" + std::string(300000, '[');
         for (const char *path : {"/api/categories/", "/api/products/", "/api/variants/"})
             assert_problem(http.post(path, deep, admin_token()), 400, path);
-        assert_problem(http.put("/api/variants/1/inventory/", deep, admin_token()), 400, "inventory");
+        assert_problem(http.put("/api/variants/1/inventory/", deep, admin_token()), 400,
+                       "inventory");
         CPPUNIT_ASSERT_EQUAL(200L, http.get("/api/categories/").status);  // the host is still up
     }
 };

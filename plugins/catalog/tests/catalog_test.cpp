@@ -34,8 +34,12 @@ void expect_field_errors(const std::function<void()> &fn, const std::set<std::st
 }
 
 NewProduct product(const std::string &json) { return parse_new_product(parse_json_object(json)); }
-NewCategory category(const std::string &json) { return parse_new_category(parse_json_object(json)); }
-NewStandaloneVariant variant(const std::string &json) { return parse_new_variant(parse_json_object(json)); }
+NewCategory category(const std::string &json) {
+    return parse_new_category(parse_json_object(json));
+}
+NewStandaloneVariant variant(const std::string &json) {
+    return parse_new_variant(parse_json_object(json));
+}
 std::int64_t inventory(const std::string &json) { return parse_inventory(parse_json_object(json)); }
 
 std::string repeat(const std::string &s, std::size_t n) {
@@ -45,8 +49,10 @@ std::string repeat(const std::string &s, std::size_t n) {
 }
 
 /// A product body with the given "variants" JSON.
-std::string with_variants(const std::string &variants, const std::string &base_price = "\"10.00\"") {
-    return "{\"name\":\"Desk\",\"category_id\":1,\"base_price\":" + base_price + ",\"variants\":" + variants + "}";
+std::string with_variants(const std::string &variants,
+                          const std::string &base_price = "\"10.00\"") {
+    return "{\"name\":\"Desk\",\"category_id\":1,\"base_price\":" + base_price +
+           ",\"variants\":" + variants + "}";
 }
 
 }  // namespace
@@ -103,10 +109,13 @@ public:
 
     void firstFreeSlugAppendsLowestFreeSuffix() {
         CPPUNIT_ASSERT_EQUAL(std::string("shoes"), first_free_slug("shoes", {}));
-        CPPUNIT_ASSERT_EQUAL(std::string("shoes"), first_free_slug("shoes", {"shoes-2", "shoes-x"}));
+        CPPUNIT_ASSERT_EQUAL(std::string("shoes"),
+                             first_free_slug("shoes", {"shoes-2", "shoes-x"}));
         CPPUNIT_ASSERT_EQUAL(std::string("shoes-2"), first_free_slug("shoes", {"shoes"}));
-        CPPUNIT_ASSERT_EQUAL(std::string("shoes-4"), first_free_slug("shoes", {"shoes", "shoes-2", "shoes-3"}));
-        CPPUNIT_ASSERT_EQUAL(std::string("shoes-3"), first_free_slug("shoes", {"shoes", "shoes-2", "shoes-4"}));
+        CPPUNIT_ASSERT_EQUAL(std::string("shoes-4"),
+                             first_free_slug("shoes", {"shoes", "shoes-2", "shoes-3"}));
+        CPPUNIT_ASSERT_EQUAL(std::string("shoes-3"),
+                             first_free_slug("shoes", {"shoes", "shoes-2", "shoes-4"}));
     }
 
     void utf8Validation() {
@@ -130,7 +139,8 @@ public:
         CPPUNIT_ASSERT(ProductOrdering::NAME == parse_ordering(std::string("name")));
         CPPUNIT_ASSERT(ProductOrdering::NAME_DESC == parse_ordering(std::string("-name")));
         CPPUNIT_ASSERT(ProductOrdering::BASE_PRICE == parse_ordering(std::string("base_price")));
-        CPPUNIT_ASSERT(ProductOrdering::BASE_PRICE_DESC == parse_ordering(std::string("-base_price")));
+        CPPUNIT_ASSERT(ProductOrdering::BASE_PRICE_DESC ==
+                       parse_ordering(std::string("-base_price")));
     }
 
     void unknownOrderingIs400() {
@@ -142,9 +152,11 @@ public:
         CPPUNIT_ASSERT(!parse_id_filter("category", std::nullopt));
         CPPUNIT_ASSERT(!parse_id_filter("category", std::string()));
         CPPUNIT_ASSERT_EQUAL(std::int64_t(42), *parse_id_filter("category", std::string("42")));
-        CPPUNIT_ASSERT_EQUAL(std::int64_t(9223372036854775807), *parse_id_filter("product", std::string("9223372036854775807")));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(9223372036854775807),
+                             *parse_id_filter("product", std::string("9223372036854775807")));
         for (const char *bad : {"abc", "0", "-1", "1.5", " 1", "9223372036854775808", "1e3"})
-            expect_field_errors([&] { parse_id_filter("parent", std::string(bad)); }, {"parent"}, bad);
+            expect_field_errors([&] { parse_id_filter("parent", std::string(bad)); }, {"parent"},
+                                bad);
     }
 
     void searchParameter() {
@@ -168,11 +180,16 @@ public:
     }
 
     void categoryNameLimitsCountCharacters() {
-        CPPUNIT_ASSERT_EQUAL(std::size_t(200), category("{\"name\":\"" + repeat("a", 200) + "\"}").name.size());
-        expect_field_errors([] { category("{\"name\":\"" + repeat("a", 201) + "\"}"); }, {"name"}, "201 chars");
+        CPPUNIT_ASSERT_EQUAL(std::size_t(200),
+                             category("{\"name\":\"" + repeat("a", 200) + "\"}").name.size());
+        expect_field_errors([] { category("{\"name\":\"" + repeat("a", 201) + "\"}"); }, {"name"},
+                            "201 chars");
         // 200 two-byte characters are 400 bytes but still 200 characters.
-        CPPUNIT_ASSERT_EQUAL(std::size_t(400), category("{\"name\":\"" + repeat("\xc3\xa9", 200) + "\"}").name.size());
-        expect_field_errors([] { category("{\"name\":\"" + repeat("\xc3\xa9", 201) + "\"}"); }, {"name"}, "201 chars");
+        CPPUNIT_ASSERT_EQUAL(
+            std::size_t(400),
+            category("{\"name\":\"" + repeat("\xc3\xa9", 200) + "\"}").name.size());
+        expect_field_errors([] { category("{\"name\":\"" + repeat("\xc3\xa9", 201) + "\"}"); },
+                            {"name"}, "201 chars");
     }
 
     void categoryNameMayBeANumber() {
@@ -188,10 +205,14 @@ public:
         expect_field_errors([] { category("{\"name\":true}"); }, {"name"}, "boolean name");
         expect_field_errors([] { category("{\"name\":{}}"); }, {"name"}, "object name");
         expect_field_errors([] { category("{\"name\":\"a\\u0000b\"}"); }, {"name"}, "NUL");
-        expect_field_errors([] { category("{\"name\":\"x\",\"parent_id\":\"abc\"}"); }, {"parent_id"}, "bad parent");
-        expect_field_errors([] { category("{\"name\":\"x\",\"parent_id\":0}"); }, {"parent_id"}, "zero parent");
-        expect_field_errors([] { category("{\"name\":\"x\",\"parent_id\":1.5}"); }, {"parent_id"}, "decimal parent");
-        expect_field_errors([] { category("{\"name\":[],\"parent_id\":-3}"); }, {"name", "parent_id"}, "both at once");
+        expect_field_errors([] { category("{\"name\":\"x\",\"parent_id\":\"abc\"}"); },
+                            {"parent_id"}, "bad parent");
+        expect_field_errors([] { category("{\"name\":\"x\",\"parent_id\":0}"); }, {"parent_id"},
+                            "zero parent");
+        expect_field_errors([] { category("{\"name\":\"x\",\"parent_id\":1.5}"); }, {"parent_id"},
+                            "decimal parent");
+        expect_field_errors([] { category("{\"name\":[],\"parent_id\":-3}"); },
+                            {"name", "parent_id"}, "both at once");
     }
 
     void productWithoutVariants() {
@@ -203,10 +224,14 @@ public:
         CPPUNIT_ASSERT(p.variants.empty());
         CPPUNIT_ASSERT(product(with_variants("[]")).variants.empty());
         CPPUNIT_ASSERT(product(with_variants("null")).variants.empty());
-        CPPUNIT_ASSERT_EQUAL(std::string("Oak."),
-                             product("{\"name\":\"D\",\"description\":\"Oak.\",\"category_id\":3,\"base_price\":1}").description);
-        CPPUNIT_ASSERT_EQUAL(std::string(),
-                             product("{\"name\":\"D\",\"description\":\"\",\"category_id\":3,\"base_price\":1}").description);
+        CPPUNIT_ASSERT_EQUAL(
+            std::string("Oak."),
+            product("{\"name\":\"D\",\"description\":\"Oak.\",\"category_id\":3,\"base_price\":1}")
+                .description);
+        CPPUNIT_ASSERT_EQUAL(
+            std::string(),
+            product("{\"name\":\"D\",\"description\":\"\",\"category_id\":3,\"base_price\":1}")
+                .description);
     }
 
     void productWithVariantsAndDefaults() {
@@ -226,85 +251,131 @@ public:
         // JSON numbers are read from their text, never through binary floating point.
         CPPUNIT_ASSERT_EQUAL(Cents(1250), product(with_variants("[]", "12.5")).base_price);
         CPPUNIT_ASSERT_EQUAL(Cents(0), product(with_variants("[]", "\"0.00\"")).base_price);
-        CPPUNIT_ASSERT_EQUAL(Cents(999999999999), product(with_variants("[]", "\"9999999999.99\"")).base_price);
-        for (const char *bad : {"\"-0.01\"", "-1", "\"1.005\"", "\"abc\"", "1e3", "\"\"", "true", "{}", "\"10000000000.00\""})
+        CPPUNIT_ASSERT_EQUAL(Cents(999999999999),
+                             product(with_variants("[]", "\"9999999999.99\"")).base_price);
+        for (const char *bad : {"\"-0.01\"", "-1", "\"1.005\"", "\"abc\"", "1e3", "\"\"", "true",
+                                "{}", "\"10000000000.00\""})
             expect_field_errors([&] { product(with_variants("[]", bad)); }, {"base_price"}, bad);
     }
 
     void productRequiredFieldsAllAtOnce() {
-        expect_field_errors([] { product("{}"); }, {"name", "category_id", "base_price"}, "empty body");
-        expect_field_errors([] { product("{\"variants\":[{}]}"); },
-                            {"name", "category_id", "base_price", "variants[0].sku", "variants[0].name"},
-                            "product and variant fields together");
+        expect_field_errors([] { product("{}"); }, {"name", "category_id", "base_price"},
+                            "empty body");
+        expect_field_errors(
+            [] { product("{\"variants\":[{}]}"); },
+            {"name", "category_id", "base_price", "variants[0].sku", "variants[0].name"},
+            "product and variant fields together");
     }
 
     void productWrongTypes() {
         expect_field_errors(
-            [] { product("{\"name\":[],\"description\":false,\"category_id\":\"x\",\"base_price\":[],\"variants\":{}}"); },
-            {"name", "description", "category_id", "base_price", "variants"}, "every field of the wrong type");
-        expect_field_errors([] { product(with_variants("[1, \"x\"]")); }, {"variants[0]", "variants[1]"},
-                            "variant entries that are not objects");
-        expect_field_errors([] { product(with_variants("\"A-1\"")); }, {"variants"}, "variants as a string");
-        expect_field_errors([] { product("{\"name\":\"" + repeat("n", 201) + "\",\"category_id\":1,\"base_price\":1}"); },
-                            {"name"}, "long name");
+            [] {
+                product(
+                    "{\"name\":[],\"description\":false,\"category_id\":\"x\",\"base_price\":[],\"variants\":{}}");
+            },
+            {"name", "description", "category_id", "base_price", "variants"},
+            "every field of the wrong type");
+        expect_field_errors([] { product(with_variants("[1, \"x\"]")); },
+                            {"variants[0]", "variants[1]"}, "variant entries that are not objects");
+        expect_field_errors([] { product(with_variants("\"A-1\"")); }, {"variants"},
+                            "variants as a string");
+        expect_field_errors(
+            [] {
+                product("{\"name\":\"" + repeat("n", 201) +
+                        "\",\"category_id\":1,\"base_price\":1}");
+            },
+            {"name"}, "long name");
     }
 
     void nestedVariantErrorsAreIndexed() {
         expect_field_errors(
             [] {
-                product(with_variants("[{\"sku\":\"OK-1\",\"name\":\"ok\"},"
-                                      "{\"sku\":\"\",\"name\":\"x\",\"price_delta\":\"1.001\",\"stock\":-1},"
-                                      "{\"sku\":\"" + repeat("s", 65) + "\",\"name\":\"" + repeat("n", 201) + "\"}]"));
+                product(with_variants(
+                    "[{\"sku\":\"OK-1\",\"name\":\"ok\"},"
+                    "{\"sku\":\"\",\"name\":\"x\",\"price_delta\":\"1.001\",\"stock\":-1},"
+                    "{\"sku\":\"" +
+                    repeat("s", 65) + "\",\"name\":\"" + repeat("n", 201) + "\"}]"));
             },
-            {"variants[1].sku", "variants[1].price_delta", "variants[1].stock", "variants[2].sku", "variants[2].name"},
+            {"variants[1].sku", "variants[1].price_delta", "variants[1].stock", "variants[2].sku",
+             "variants[2].name"},
             "errors of several variants");
         // 64 characters is the SKU limit.
-        CPPUNIT_ASSERT_EQUAL(std::size_t(64),
-                             product(with_variants("[{\"sku\":\"" + repeat("s", 64) + "\",\"name\":\"x\"}]")).variants[0].sku.size());
+        CPPUNIT_ASSERT_EQUAL(
+            std::size_t(64),
+            product(with_variants("[{\"sku\":\"" + repeat("s", 64) + "\",\"name\":\"x\"}]"))
+                .variants[0]
+                .sku.size());
     }
 
     void duplicateSkuWithinRequest() {
         expect_field_errors(
             [] {
-                product(with_variants("[{\"sku\":\"D-1\",\"name\":\"a\"},{\"sku\":\"D-2\",\"name\":\"b\"},"
-                                      "{\"sku\":\"D-1\",\"name\":\"c\"}]"));
+                product(with_variants(
+                    "[{\"sku\":\"D-1\",\"name\":\"a\"},{\"sku\":\"D-2\",\"name\":\"b\"},"
+                    "{\"sku\":\"D-1\",\"name\":\"c\"}]"));
             },
             {"variants[2].sku"}, "repeated SKU");
         // SKUs are case-sensitive, as the unique index is.
-        CPPUNIT_ASSERT_EQUAL(std::size_t(2),
-                             product(with_variants("[{\"sku\":\"d-1\",\"name\":\"a\"},{\"sku\":\"D-1\",\"name\":\"b\"}]"))
-                                 .variants.size());
+        CPPUNIT_ASSERT_EQUAL(
+            std::size_t(2),
+            product(with_variants(
+                        "[{\"sku\":\"d-1\",\"name\":\"a\"},{\"sku\":\"D-1\",\"name\":\"b\"}]"))
+                .variants.size());
     }
 
     void variantPriceMayNotGoBelowZero() {
-        CPPUNIT_ASSERT_EQUAL(Cents(-1000), product(with_variants("[{\"sku\":\"N-1\",\"name\":\"a\",\"price_delta\":\"-10.00\"}]"))
-                                               .variants[0]
-                                               .price_delta);
-        expect_field_errors([] { product(with_variants("[{\"sku\":\"N-1\",\"name\":\"a\",\"price_delta\":\"-10.01\"}]")); },
-                            {"variants[0].price_delta"}, "base 10.00 + delta -10.01");
+        CPPUNIT_ASSERT_EQUAL(
+            Cents(-1000),
+            product(with_variants("[{\"sku\":\"N-1\",\"name\":\"a\",\"price_delta\":\"-10.00\"}]"))
+                .variants[0]
+                .price_delta);
+        expect_field_errors(
+            [] {
+                product(
+                    with_variants("[{\"sku\":\"N-1\",\"name\":\"a\",\"price_delta\":\"-10.01\"}]"));
+            },
+            {"variants[0].price_delta"}, "base 10.00 + delta -10.01");
         // With no valid base price there is nothing to check the delta against.
         expect_field_errors(
-            [] { product(with_variants("[{\"sku\":\"N-1\",\"name\":\"a\",\"price_delta\":\"-10.01\"}]", "\"x\"")); },
+            [] {
+                product(with_variants(
+                    "[{\"sku\":\"N-1\",\"name\":\"a\",\"price_delta\":\"-10.01\"}]", "\"x\""));
+            },
             {"base_price"}, "bad base price");
     }
 
     void variantStockBounds() {
-        CPPUNIT_ASSERT_EQUAL(std::int64_t(1000000000),
-                             product(with_variants("[{\"sku\":\"S\",\"name\":\"a\",\"stock\":1000000000}]")).variants[0].stock);
-        CPPUNIT_ASSERT_EQUAL(std::int64_t(5), product(with_variants("[{\"sku\":\"S\",\"name\":\"a\",\"stock\":\"5\"}]")).variants[0].stock);
+        CPPUNIT_ASSERT_EQUAL(
+            std::int64_t(1000000000),
+            product(with_variants("[{\"sku\":\"S\",\"name\":\"a\",\"stock\":1000000000}]"))
+                .variants[0]
+                .stock);
+        CPPUNIT_ASSERT_EQUAL(
+            std::int64_t(5),
+            product(with_variants("[{\"sku\":\"S\",\"name\":\"a\",\"stock\":\"5\"}]"))
+                .variants[0]
+                .stock);
         for (const char *bad : {"-1", "1000000001", "1.5", "\"x\"", "true", "99999999999999999999"})
-            expect_field_errors([&] { product(with_variants(std::string("[{\"sku\":\"S\",\"name\":\"a\",\"stock\":") + bad + "}]")); },
-                                {"variants[0].stock"}, bad);
+            expect_field_errors(
+                [&] {
+                    product(with_variants(std::string("[{\"sku\":\"S\",\"name\":\"a\",\"stock\":") +
+                                          bad + "}]"));
+                },
+                {"variants[0].stock"}, bad);
     }
 
     void tooManyVariants() {
         std::string list = "[";
-        for (int i = 0; i < 1001; ++i) list += (i ? "," : "") + std::string("{\"sku\":\"V") + std::to_string(i) + "\",\"name\":\"v\"}";
-        expect_field_errors([&] { product(with_variants(list + "]")); }, {"variants"}, "1001 variants");
+        for (int i = 0; i < 1001; ++i)
+            list += (i ? "," : "") + std::string("{\"sku\":\"V") + std::to_string(i) +
+                    "\",\"name\":\"v\"}";
+        expect_field_errors([&] { product(with_variants(list + "]")); }, {"variants"},
+                            "1001 variants");
     }
 
     void standaloneVariantBody() {
-        auto v = variant("{\"product_id\":4,\"sku\":\"X-1\",\"name\":\"Red\",\"price_delta\":\"1.50\",\"stock\":3}");
+        auto v = variant(
+            "{\"product_id\":4,\"sku\":\"X-1\",\"name\":\"Red\",\"price_delta\":\"1.50\",\"stock\":3}");
         CPPUNIT_ASSERT_EQUAL(std::int64_t(4), v.product_id);
         CPPUNIT_ASSERT_EQUAL(std::string("X-1"), v.variant.sku);
         CPPUNIT_ASSERT_EQUAL(std::string("Red"), v.variant.name);
@@ -317,16 +388,20 @@ public:
 
     void standaloneVariantErrors() {
         expect_field_errors([] { variant("{}"); }, {"product_id", "sku", "name"}, "empty body");
-        expect_field_errors([] { variant("{\"product_id\":-4,\"sku\":true,\"name\":\"a\",\"price_delta\":\"x\",\"stock\":-2}"); },
-                            {"product_id", "sku", "price_delta", "stock"}, "all wrong");
+        expect_field_errors(
+            [] {
+                variant(
+                    "{\"product_id\":-4,\"sku\":true,\"name\":\"a\",\"price_delta\":\"x\",\"stock\":-2}");
+            },
+            {"product_id", "sku", "price_delta", "stock"}, "all wrong");
     }
 
     void inventoryBody() {
         CPPUNIT_ASSERT_EQUAL(std::int64_t(0), inventory("{\"stock\":0}"));
         CPPUNIT_ASSERT_EQUAL(std::int64_t(25), inventory("{\"stock\":\"25\"}"));
         CPPUNIT_ASSERT_EQUAL(std::int64_t(1000000000), inventory("{\"stock\":1000000000}"));
-        for (const char *bad : {"{}", "{\"stock\":-1}", "{\"stock\":1000000001}", "{\"stock\":2.5}", "{\"stock\":null}",
-                                "{\"stock\":\"many\"}", "{\"stock\":[1]}"})
+        for (const char *bad : {"{}", "{\"stock\":-1}", "{\"stock\":1000000001}", "{\"stock\":2.5}",
+                                "{\"stock\":null}", "{\"stock\":\"many\"}", "{\"stock\":[1]}"})
             expect_field_errors([&] { inventory(bad); }, {"stock"}, bad);
     }
 
@@ -342,11 +417,14 @@ public:
 
     void rendersCategory() {
         Category c{5, "Men's \"Shoes\"", "men-s-shoes", std::nullopt};
-        CPPUNIT_ASSERT_EQUAL(std::string(R"({"id":5,"name":"Men's \"Shoes\"","slug":"men-s-shoes","parent_id":null})"),
-                             render_json([&](JsonWriter &w) { write_category(w, c); }));
+        CPPUNIT_ASSERT_EQUAL(
+            std::string(
+                R"({"id":5,"name":"Men's \"Shoes\"","slug":"men-s-shoes","parent_id":null})"),
+            render_json([&](JsonWriter &w) { write_category(w, c); }));
         c.parent_id = 2;
-        CPPUNIT_ASSERT_EQUAL(std::string(R"({"id":5,"name":"Men's \"Shoes\"","slug":"men-s-shoes","parent_id":2})"),
-                             render_json([&](JsonWriter &w) { write_category(w, c); }));
+        CPPUNIT_ASSERT_EQUAL(
+            std::string(R"({"id":5,"name":"Men's \"Shoes\"","slug":"men-s-shoes","parent_id":2})"),
+            render_json([&](JsonWriter &w) { write_category(w, c); }));
     }
 
     void rendersProductWithVariants() {
@@ -359,22 +437,26 @@ public:
         p.variants.push_back(Variant{11, 9, "DESK-L", "Large", 5000, 40, 3});
         p.variants.push_back(Variant{12, 9, "DESK-S", "Small", -1005, 0, 0});
         CPPUNIT_ASSERT_EQUAL(
-            std::string(R"({"id":9,"name":"Oak Desk","description":"Solid oak.","category_id":3,"base_price":"500.00",)"
-                        R"("variants":[{"id":11,"product_id":9,"sku":"DESK-L","name":"Large","price_delta":"50.00",)"
-                        R"("stock":40,"reserved":3,"available":37},)"
-                        R"({"id":12,"product_id":9,"sku":"DESK-S","name":"Small","price_delta":"-10.05",)"
-                        R"("stock":0,"reserved":0,"available":0}]})"),
+            std::string(
+                R"({"id":9,"name":"Oak Desk","description":"Solid oak.","category_id":3,"base_price":"500.00",)"
+                R"("variants":[{"id":11,"product_id":9,"sku":"DESK-L","name":"Large","price_delta":"50.00",)"
+                R"("stock":40,"reserved":3,"available":37},)"
+                R"({"id":12,"product_id":9,"sku":"DESK-S","name":"Small","price_delta":"-10.05",)"
+                R"("stock":0,"reserved":0,"available":0}]})"),
             render_json([&](JsonWriter &w) { write_product(w, p); }));
     }
 
     void rendersPageEnvelope() {
         const std::vector<Category> items{{1, "A", "a", std::nullopt}};
         CPPUNIT_ASSERT_EQUAL(
-            std::string(R"({"count":3,"next":"http://h/api/categories/?page=2","previous":null,"results":)"
-                        R"([{"id":1,"name":"A","slug":"a","parent_id":null}]})"),
-            render_page(3, std::string("http://h/api/categories/?page=2"), std::nullopt, items, write_category));
-        CPPUNIT_ASSERT_EQUAL(std::string(R"({"count":0,"next":null,"previous":null,"results":[]})"),
-                             render_page(0, std::nullopt, std::nullopt, std::vector<Category>{}, write_category));
+            std::string(
+                R"({"count":3,"next":"http://h/api/categories/?page=2","previous":null,"results":)"
+                R"([{"id":1,"name":"A","slug":"a","parent_id":null}]})"),
+            render_page(3, std::string("http://h/api/categories/?page=2"), std::nullopt, items,
+                        write_category));
+        CPPUNIT_ASSERT_EQUAL(
+            std::string(R"({"count":0,"next":null,"previous":null,"results":[]})"),
+            render_page(0, std::nullopt, std::nullopt, std::vector<Category>{}, write_category));
     }
 };
 

@@ -24,8 +24,10 @@ long long parse_utc(const std::string &text) {
 /// checkout would; rolled back on destruction.
 class RowLock {
 public:
-    explicit RowLock(const std::vector<long long> &variants) : db_(env("SHOPD_DATABASE_URL")), tx_(db_) {
-        for (const auto v : variants) tx_.exec_params("SELECT 1 FROM variants WHERE id = $1 FOR UPDATE", v);
+    explicit RowLock(const std::vector<long long> &variants)
+        : db_(env("SHOPD_DATABASE_URL")), tx_(db_) {
+        for (const auto v : variants)
+            tx_.exec_params("SELECT 1 FROM variants WHERE id = $1 FOR UPDATE", v);
     }
     /// Waits (up to 10 s) until `sessions` sessions wait for a lock. Tests run one at a time, so
     /// they are the requests queued behind this one — directly, or behind a request that waits
@@ -34,8 +36,10 @@ public:
         pqxx::connection probe(env("SHOPD_DATABASE_URL"));
         for (int i = 0; i < 500; ++i) {
             pqxx::nontransaction tx(probe);
-            if (tx.exec1("SELECT count(*) FROM pg_stat_activity WHERE cardinality(pg_blocking_pids(pid)) > 0")[0]
-                    .as<int>() >= sessions)
+            if (tx.exec1(
+                      "SELECT count(*) FROM pg_stat_activity WHERE cardinality(pg_blocking_pids(pid)) > 0")
+                    [0]
+                        .as<int>() >= sessions)
                 return;
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
@@ -74,9 +78,11 @@ public:
     void needsCustomerToken() {
         Http http;
         assert_problem(http.post("/api/cart/checkout/", ""), 401, "checkout without token");
-        assert_problem(http.post("/api/cart/checkout/", "", "bad-token"), 401, "checkout with bad token");
+        assert_problem(http.post("/api/cart/checkout/", "", "bad-token"), 401,
+                       "checkout with bad token");
         assert_problem(http.get("/api/reservations/1/"), 401, "get without token");
-        assert_problem(http.post("/api/reservations/1/confirm/", "", "bad"), 401, "confirm with bad token");
+        assert_problem(http.post("/api/reservations/1/confirm/", "", "bad"), 401,
+                       "confirm with bad token");
         assert_problem(http.post("/api/reservations/1/cancel/", ""), 401, "cancel without token");
     }
 
@@ -99,8 +105,10 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("420.75"), str(first["unit_price"]));
         CPPUNIT_ASSERT_EQUAL(std::string("4207.50"), str(first["line_total"]));
         CPPUNIT_ASSERT_EQUAL(std::string("850.00"), str(d["items"][1]["line_total"]));
-        const long long ttl = parse_utc(str(d["expires_at"])) - static_cast<long long>(std::time(nullptr));
-        CPPUNIT_ASSERT_MESSAGE("expires_at - now = " + std::to_string(ttl), ttl > 270 && ttl <= 301);
+        const long long ttl =
+            parse_utc(str(d["expires_at"])) - static_cast<long long>(std::time(nullptr));
+        CPPUNIT_ASSERT_MESSAGE("expires_at - now = " + std::to_string(ttl),
+                               ttl > 270 && ttl <= 301);
 
         const auto s0 = stock_of(http, v[0]);
         CPPUNIT_ASSERT_EQUAL(20LL, s0.stock);
@@ -127,7 +135,8 @@ public:
         const auto d = r.json();
         CPPUNIT_ASSERT_EQUAL(1u, d["variant_ids"].Size());
         CPPUNIT_ASSERT_EQUAL(v[1], static_cast<long long>(d["variant_ids"][0].GetInt64()));
-        CPPUNIT_ASSERT_EQUAL("Insufficient stock for variant " + std::to_string(v[1]) + " (requested 4, available 2).",
+        CPPUNIT_ASSERT_EQUAL("Insufficient stock for variant " + std::to_string(v[1]) +
+                                 " (requested 4, available 2).",
                              str(d["errors"]["items"][0]));
         CPPUNIT_ASSERT_EQUAL(0LL, stock_of(http, v[0]).reserved);
         CPPUNIT_ASSERT_EQUAL(3LL, stock_of(http, v[1]).reserved);
@@ -154,11 +163,14 @@ public:
         const auto v = new_variants(http, {{"0.00", 10}});
         const auto id = reserve(http, owner, v[0], 1);
         assert_problem(http.get(reservation_path(id), other), 404, "get other's");
-        assert_problem(http.post(reservation_path(id, "confirm"), "", other), 404, "confirm other's");
+        assert_problem(http.post(reservation_path(id, "confirm"), "", other), 404,
+                       "confirm other's");
         assert_problem(http.post(reservation_path(id, "cancel"), "", other), 404, "cancel other's");
         assert_problem(http.get("/api/reservations/999999999999/", owner), 404, "unknown id");
-        assert_problem(http.get("/api/reservations/99999999999999999999/", owner), 404, "id past int64");
-        CPPUNIT_ASSERT_EQUAL(std::string("ACTIVE"), str(http.get(reservation_path(id), owner).json()["status"]));
+        assert_problem(http.get("/api/reservations/99999999999999999999/", owner), 404,
+                       "id past int64");
+        CPPUNIT_ASSERT_EQUAL(std::string("ACTIVE"),
+                             str(http.get(reservation_path(id), owner).json()["status"]));
         CPPUNIT_ASSERT_EQUAL(1LL, stock_of(http, v[0]).reserved);
     }
 
@@ -169,7 +181,8 @@ public:
         const auto v = new_variants(http, {{"0.00", 10}});
         const auto id = reserve(http, token, v[0], 4);
         expire(db, {id});
-        assert_problem(http.post(reservation_path(id, "confirm"), "", token), 409, "confirm expired");
+        assert_problem(http.post(reservation_path(id, "confirm"), "", token), 409,
+                       "confirm expired");
         assert_problem(http.post(reservation_path(id, "cancel"), "", token), 409, "cancel expired");
         const auto s = stock_of(http, v[0]);
         CPPUNIT_ASSERT_EQUAL(10LL, s.stock);
@@ -196,7 +209,8 @@ public:
         assert_released(db, expired, "checkout", 2, 5);
         CPPUNIT_ASSERT_EQUAL(0LL, stock_of(http, v[0]).reserved);
         CPPUNIT_ASSERT_EQUAL(3LL, stock_of(http, v[1]).reserved);
-        CPPUNIT_ASSERT_EQUAL(std::string("EXPIRED"), str(http.get(reservation_path(expired), early).json()["status"]));
+        CPPUNIT_ASSERT_EQUAL(std::string("EXPIRED"),
+                             str(http.get(reservation_path(expired), early).json()["status"]));
     }
 
     void sameKeyReplays() {
@@ -247,8 +261,10 @@ public:
         const auto key = unique("key");
         const auto rival_id = reserve(http, rival, cart.variant, 3);
         assert_problem(checkout(http, cart.token, key), 400, "short stock with a key");
-        CPPUNIT_ASSERT_EQUAL(200L, http.post(reservation_path(rival_id, "cancel"), "", rival).status);
-        const auto retry = checkout(http, cart.token, key);  // same key, same cart: now it goes through
+        CPPUNIT_ASSERT_EQUAL(200L,
+                             http.post(reservation_path(rival_id, "cancel"), "", rival).status);
+        const auto retry =
+            checkout(http, cart.token, key);  // same key, same cart: now it goes through
         CPPUNIT_ASSERT_EQUAL_MESSAGE(retry.describe(), 201L, retry.status);
         CPPUNIT_ASSERT_EQUAL(std::string(""), retry.header("Idempotent-Replayed"));
         CPPUNIT_ASSERT_EQUAL(4LL, stock_of(http, cart.variant).reserved);
@@ -291,7 +307,8 @@ public:
         lock.release();
         assert_problem(r, 409, "row held past the lock timeout");
         CPPUNIT_ASSERT(!r.header("Retry-After").empty());
-        CPPUNIT_ASSERT(waited >= std::chrono::milliseconds(1500));  // the host's lock timeout is 2 s
+        CPPUNIT_ASSERT(waited >=
+                       std::chrono::milliseconds(1500));  // the host's lock timeout is 2 s
         CPPUNIT_ASSERT_EQUAL(0LL, stock_of(http, cart.variant).reserved);
         CPPUNIT_ASSERT_EQUAL(1u, cart_lines(http, cart.token));
     }
@@ -363,7 +380,8 @@ private:
     /// Reserves 3 of a variant with stock 10 and `action`s it ("confirm" or "cancel"): 200 with
     /// `status`, `stock_after` left in stock and nothing reserved. The reservation is no longer
     /// ACTIVE, so a second confirm or cancel is 409 and changes nothing.
-    static void assert_finishes_once(const std::string &action, const std::string &status, long long stock_after) {
+    static void assert_finishes_once(const std::string &action, const std::string &status,
+                                     long long stock_after) {
         Http http;
         const auto token = new_customer(http);
         const auto v = new_variants(http, {{"0.00", 10}});
@@ -376,7 +394,8 @@ private:
         CPPUNIT_ASSERT_EQUAL(stock_after, s.stock);
         CPPUNIT_ASSERT_EQUAL(0LL, s.reserved);
         for (const std::string again : {"confirm", "cancel"})
-            assert_problem(http.post(reservation_path(id, again), "", token), 409, (again + " after " + action).c_str());
+            assert_problem(http.post(reservation_path(id, again), "", token), 409,
+                           (again + " after " + action).c_str());
         CPPUNIT_ASSERT_EQUAL(stock_after, stock_of(http, v[0]).stock);
         CPPUNIT_ASSERT_EQUAL(status, str(http.get(reservation_path(id), token).json()["status"]));
     }

@@ -62,10 +62,12 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::int64_t(12), s[1].variant_id);
         CPPUNIT_ASSERT_EQUAL(std::int64_t(20), s[2].variant_id);
         CPPUNIT_ASSERT_EQUAL(std::int64_t(0), s[2].available);  // never reported negative
-        CPPUNIT_ASSERT_EQUAL(std::string("Insufficient stock for variant 12 (requested 5, available 3)."),
-                             shortage_message(s[1]));
+        CPPUNIT_ASSERT_EQUAL(
+            std::string("Insufficient stock for variant 12 (requested 5, available 3)."),
+            shortage_message(s[1]));
         CPPUNIT_ASSERT(shortages({{4, 1, 100}}, {{4, 1}}).empty());  // exactly enough
-        CPPUNIT_ASSERT_EQUAL(std::size_t(1), shortages({{5, 1, 100}}, {}).size());  // unknown variant
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1),
+                             shortages({{5, 1, 100}}, {}).size());  // unknown variant
     }
 
     void outOfStockCarriesIds() {
@@ -74,24 +76,28 @@ public:
         const auto body = problem_json(e.status, e.title, e.detail, e.errors, e.members);
         // The body clients have always received: problem fields, errors.items, then variant_ids.
         CPPUNIT_ASSERT_EQUAL(
-            std::string("{\"type\":\"about:blank\",\"title\":\"Bad Request\",\"status\":400,"
-                        "\"detail\":\"Insufficient stock; nothing was reserved.\",\"errors\":{\"items\":["
-                        "\"Insufficient stock for variant 4 (requested 2, available 1).\","
-                        "\"Insufficient stock for variant 12 (requested 5, available 3).\"]},"
-                        "\"variant_ids\":[4,12]}"),
+            std::string(
+                "{\"type\":\"about:blank\",\"title\":\"Bad Request\",\"status\":400,"
+                "\"detail\":\"Insufficient stock; nothing was reserved.\",\"errors\":{\"items\":["
+                "\"Insufficient stock for variant 4 (requested 2, available 1).\","
+                "\"Insufficient stock for variant 12 (requested 5, available 3).\"]},"
+                "\"variant_ids\":[4,12]}"),
             body);
         rapidjson::Document d;
         d.Parse(body.c_str());
         CPPUNIT_ASSERT(!d.HasParseError());
         CPPUNIT_ASSERT_EQUAL(2u, d["errors"]["items"].Size());
         CPPUNIT_ASSERT_EQUAL(2u, d["variant_ids"].Size());
-        CPPUNIT_ASSERT_EQUAL(std::int64_t(12), static_cast<std::int64_t>(d["variant_ids"][1].GetInt64()));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(12),
+                             static_cast<std::int64_t>(d["variant_ids"][1].GetInt64()));
     }
 
     void variantIdsKeepOrder() {
         CPPUNIT_ASSERT(variant_ids_of(std::vector<Line>{}).empty());
-        CPPUNIT_ASSERT(std::vector<std::int64_t>({7, 3}) == variant_ids_of(std::vector<Line>{{7, 2, 100}, {3, 1, 50}}));
-        CPPUNIT_ASSERT(std::vector<std::int64_t>({4}) == variant_ids_of(std::vector<Shortage>{{4, 2, 1}}));
+        CPPUNIT_ASSERT(std::vector<std::int64_t>({7, 3}) ==
+                       variant_ids_of(std::vector<Line>{{7, 2, 100}, {3, 1, 50}}));
+        CPPUNIT_ASSERT(std::vector<std::int64_t>({4}) ==
+                       variant_ids_of(std::vector<Shortage>{{4, 2, 1}}));
     }
 
     void totalsAreExact() {
@@ -114,10 +120,11 @@ public:
         r.items = {{3, 2, 1050}, {7, 1, 42075}};
         r.total = total_of(r.items);
         CPPUNIT_ASSERT_EQUAL(
-            std::string("{\"id\":42,\"status\":\"ACTIVE\",\"expires_at\":\"2026-11-26T10:00:00Z\",\"items\":["
-                        "{\"variant_id\":3,\"quantity\":2,\"unit_price\":\"10.50\",\"line_total\":\"21.00\"},"
-                        "{\"variant_id\":7,\"quantity\":1,\"unit_price\":\"420.75\",\"line_total\":\"420.75\"}],"
-                        "\"total\":\"441.75\"}"),
+            std::string(
+                "{\"id\":42,\"status\":\"ACTIVE\",\"expires_at\":\"2026-11-26T10:00:00Z\",\"items\":["
+                "{\"variant_id\":3,\"quantity\":2,\"unit_price\":\"10.50\",\"line_total\":\"21.00\"},"
+                "{\"variant_id\":7,\"quantity\":1,\"unit_price\":\"420.75\",\"line_total\":\"420.75\"}],"
+                "\"total\":\"441.75\"}"),
             render_reservation(r));
     }
 
@@ -155,9 +162,13 @@ public:
     }
 
     void releaseOptionsErrors() {
-        for (const auto &args : std::vector<std::vector<const char *>>{
-                 {"--bogus"}, {"--batch-size", "0"}, {"--batch-size", "-5"}, {"--batch-size", "x"},
-                 {"--batch-size", "100001"}, {"--db"}, {"stray"}}) {
+        for (const auto &args : std::vector<std::vector<const char *>>{{"--bogus"},
+                                                                       {"--batch-size", "0"},
+                                                                       {"--batch-size", "-5"},
+                                                                       {"--batch-size", "x"},
+                                                                       {"--batch-size", "100001"},
+                                                                       {"--db"},
+                                                                       {"stray"}}) {
             const auto p = parse(args);
             CPPUNIT_ASSERT_MESSAGE(args[0], !p.run);
             CPPUNIT_ASSERT_EQUAL_MESSAGE(args[0], 2, p.exit_code);

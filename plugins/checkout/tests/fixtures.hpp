@@ -17,21 +17,26 @@ inline std::string str(const rapidjson::Value &v) { return v.GetString(); }
 
 /// A fresh customer's token.
 inline std::string new_customer(Http &http, const std::string &tier = "STANDARD") {
-    const auto r = http.post("/api/customers/", "{\"name\":\"" + unique("cust") + "\",\"tier\":\"" + tier + "\"}",
-                             admin_token());
+    const auto r =
+        http.post("/api/customers/",
+                  "{\"name\":\"" + unique("cust") + "\",\"tier\":\"" + tier + "\"}", admin_token());
     CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 201L, r.status);
     return r.json()["token"].GetString();
 }
 
 /// A product (base 500.00) with variants {price_delta, stock}; returns the variant ids in order.
-inline std::vector<long long> new_variants(Http &http, const std::vector<std::pair<std::string, int>> &variants) {
-    auto cat = http.post("/api/categories/", "{\"name\":\"" + unique("co-cat") + "\"}", admin_token());
+inline std::vector<long long> new_variants(
+    Http &http, const std::vector<std::pair<std::string, int>> &variants) {
+    auto cat =
+        http.post("/api/categories/", "{\"name\":\"" + unique("co-cat") + "\"}", admin_token());
     CPPUNIT_ASSERT_EQUAL_MESSAGE(cat.describe(), 201L, cat.status);
-    std::string body = "{\"name\":\"" + unique("lamp") + "\",\"category_id\":" +
-                       std::to_string(cat.json()["id"].GetInt64()) + ",\"base_price\":\"500.00\",\"variants\":[";
+    std::string body = "{\"name\":\"" + unique("lamp") +
+                       "\",\"category_id\":" + std::to_string(cat.json()["id"].GetInt64()) +
+                       ",\"base_price\":\"500.00\",\"variants\":[";
     for (std::size_t i = 0; i < variants.size(); ++i)
-        body += (i ? "," : "") + std::string("{\"sku\":\"") + unique("CO") + "\",\"name\":\"v" + std::to_string(i) +
-                "\",\"price_delta\":\"" + variants[i].first + "\",\"stock\":" + std::to_string(variants[i].second) + "}";
+        body += (i ? "," : "") + std::string("{\"sku\":\"") + unique("CO") + "\",\"name\":\"v" +
+                std::to_string(i) + "\",\"price_delta\":\"" + variants[i].first +
+                "\",\"stock\":" + std::to_string(variants[i].second) + "}";
     body += "]}";
     const auto r = http.post("/api/products/", body, admin_token());
     CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 201L, r.status);
@@ -44,7 +49,8 @@ inline std::vector<long long> new_variants(Http &http, const std::vector<std::pa
 /// Adds `quantity` of `variant` to the cart (a new line or merged into one).
 inline void add_to_cart(Http &http, const std::string &token, long long variant, int quantity) {
     const auto r = http.post("/api/cart/items/",
-                             "{\"variant_id\":" + std::to_string(variant) + ",\"quantity\":" + std::to_string(quantity) + "}",
+                             "{\"variant_id\":" + std::to_string(variant) +
+                                 ",\"quantity\":" + std::to_string(quantity) + "}",
                              token);
     CPPUNIT_ASSERT_MESSAGE(r.describe(), r.status == 201 || r.status == 200);
 }
@@ -110,17 +116,19 @@ inline std::string db_status(pqxx::connection &db, long long id) {
 /// expiry_log rows of one reservation.
 inline long long log_rows(pqxx::connection &db, long long id) {
     pqxx::nontransaction tx(db);
-    return tx.exec_params1("SELECT count(*) FROM expiry_log WHERE reservation_id = $1", id)[0].as<long long>();
+    return tx.exec_params1("SELECT count(*) FROM expiry_log WHERE reservation_id = $1", id)[0]
+        .as<long long>();
 }
 
 /// Asserts reservation `id` was released exactly once, by `released_by` ("checkout" or
 /// "reservation-release"): EXPIRED, and one expiry_log row counting `items` lines of `units` units.
-inline void assert_released(pqxx::connection &db, long long id, const std::string &released_by, int items, int units) {
+inline void assert_released(pqxx::connection &db, long long id, const std::string &released_by,
+                            int items, int units) {
     const std::string what = "reservation " + std::to_string(id);
     CPPUNIT_ASSERT_EQUAL_MESSAGE(what, std::string("EXPIRED"), db_status(db, id));
     pqxx::nontransaction tx(db);
-    const auto rows =
-        tx.exec_params("SELECT released_by, item_count, unit_count FROM expiry_log WHERE reservation_id = $1", id);
+    const auto rows = tx.exec_params(
+        "SELECT released_by, item_count, unit_count FROM expiry_log WHERE reservation_id = $1", id);
     CPPUNIT_ASSERT_EQUAL_MESSAGE(what, 1LL, static_cast<long long>(rows.size()));
     CPPUNIT_ASSERT_EQUAL_MESSAGE(what, released_by, std::string(rows[0][0].c_str()));
     CPPUNIT_ASSERT_EQUAL_MESSAGE(what, items, rows[0][1].as<int>());
@@ -132,8 +140,9 @@ inline void expire(pqxx::connection &db, const std::vector<long long> &ids) {
     std::string array = "{";
     for (std::size_t i = 0; i < ids.size(); ++i) array += (i ? "," : "") + std::to_string(ids[i]);
     pqxx::work tx(db);
-    tx.exec_params("UPDATE reservations SET expires_at = now() - interval '1 minute' WHERE id = ANY($1::bigint[])",
-                   array + "}");
+    tx.exec_params(
+        "UPDATE reservations SET expires_at = now() - interval '1 minute' WHERE id = ANY($1::bigint[])",
+        array + "}");
     tx.commit();
 }
 

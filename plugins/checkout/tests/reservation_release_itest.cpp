@@ -38,7 +38,8 @@ long long count_in(const Run &run, const std::string &prefix) {
     const auto at = run.output.find(prefix + " ");
     CPPUNIT_ASSERT_MESSAGE("no \"" + prefix + "\" in: " + run.output, at != std::string::npos);
     long long n = -1;
-    CPPUNIT_ASSERT(std::sscanf(run.output.c_str() + at + prefix.size(), " %lld reservations", &n) == 1);
+    CPPUNIT_ASSERT(std::sscanf(run.output.c_str() + at + prefix.size(), " %lld reservations", &n) ==
+                   1);
     return n;
 }
 
@@ -65,8 +66,10 @@ public:
         const long long live = reserve(http, token, v[0], 5);
         const long long cancelled = reserve(http, token, v[0], 6);
         const long long confirmed = reserve(http, token, v[1], 7);
-        CPPUNIT_ASSERT_EQUAL(200L, http.post(reservation_path(cancelled, "cancel"), "", token).status);
-        CPPUNIT_ASSERT_EQUAL(200L, http.post(reservation_path(confirmed, "confirm"), "", token).status);
+        CPPUNIT_ASSERT_EQUAL(200L,
+                             http.post(reservation_path(cancelled, "cancel"), "", token).status);
+        CPPUNIT_ASSERT_EQUAL(200L,
+                             http.post(reservation_path(confirmed, "confirm"), "", token).status);
         expire(db, {two_lines, one_line, cancelled, confirmed});
         CPPUNIT_ASSERT_EQUAL(11LL, stock_of(http, v[0]).reserved);  // 2 + 4 + 5
 
@@ -79,7 +82,8 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("ACTIVE"), db_status(db, live));
         CPPUNIT_ASSERT_EQUAL(std::string("CANCELLED"), db_status(db, cancelled));
         CPPUNIT_ASSERT_EQUAL(std::string("CONFIRMED"), db_status(db, confirmed));
-        CPPUNIT_ASSERT_EQUAL(0LL, log_rows(db, live) + log_rows(db, cancelled) + log_rows(db, confirmed));
+        CPPUNIT_ASSERT_EQUAL(
+            0LL, log_rows(db, live) + log_rows(db, cancelled) + log_rows(db, confirmed));
 
         const auto s0 = stock_of(http, v[0]), s1 = stock_of(http, v[1]);
         CPPUNIT_ASSERT_EQUAL(5LL, s0.reserved);  // only the live reservation

@@ -24,7 +24,8 @@ public:
     void createsCustomerWithHashedToken() {
         Http http;
         const std::string name = unique("ann");
-        const auto r = http.post("/api/customers/", "{\"name\":\"" + name + "\",\"tier\":\"GOLD\"}", admin_token());
+        const auto r = http.post("/api/customers/", "{\"name\":\"" + name + "\",\"tier\":\"GOLD\"}",
+                                 admin_token());
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 201L, r.status);
         const auto d = r.json();
         CPPUNIT_ASSERT(d["id"].IsInt64());
@@ -34,7 +35,8 @@ public:
         CPPUNIT_ASSERT(token.size() >= 32);  // >= 128 bits of randomness
         pqxx::connection c(env("SHOPD_DATABASE_URL"));
         pqxx::read_transaction tx(c);
-        const auto row = tx.exec_params1("SELECT token_hash FROM customers WHERE id = $1", d["id"].GetInt64());
+        const auto row =
+            tx.exec_params1("SELECT token_hash FROM customers WHERE id = $1", d["id"].GetInt64());
         CPPUNIT_ASSERT(std::string(row[0].c_str()) != token);  // stored hashed, never in clear
         CPPUNIT_ASSERT_EQUAL(std::size_t(64), std::string(row[0].c_str()).size());
     }
@@ -50,22 +52,28 @@ public:
     void validationErrorsWriteNothing() {
         Http http;
         const auto before = customer_count();
-        auto r = http.post("/api/customers/", "{\"name\":\"\",\"tier\":\"DIAMOND\"}", admin_token());
+        auto r =
+            http.post("/api/customers/", "{\"name\":\"\",\"tier\":\"DIAMOND\"}", admin_token());
         assert_problem(r, 400, "blank name, bad tier");
         const auto d = r.json();
         CPPUNIT_ASSERT(d["errors"].HasMember("name") && d["errors"].HasMember("tier"));
-        assert_problem(http.post("/api/customers/", "{\"name\":", admin_token()), 400, "malformed JSON");
+        assert_problem(http.post("/api/customers/", "{\"name\":", admin_token()), 400,
+                       "malformed JSON");
         assert_problem(http.post("/api/customers/", "[1]", admin_token()), 400, "array body");
-        assert_problem(http.post("/api/customers/", "{\"name\":\"\xff\xfe\"}", admin_token()), 400, "invalid UTF-8");
-        assert_problem(http.post("/api/customers/", "{\"name\":true}", admin_token()), 400, "boolean as name");
-        assert_problem(http.post("/api/customers/", "{\"name\":{\"a\":1}}", admin_token()), 400, "object as name");
+        assert_problem(http.post("/api/customers/", "{\"name\":\"\xff\xfe\"}", admin_token()), 400,
+                       "invalid UTF-8");
+        assert_problem(http.post("/api/customers/", "{\"name\":true}", admin_token()), 400,
+                       "boolean as name");
+        assert_problem(http.post("/api/customers/", "{\"name\":{\"a\":1}}", admin_token()), 400,
+                       "object as name");
         CPPUNIT_ASSERT_EQUAL(before, customer_count());
     }
 
     void nonJsonBodyIs415() {
         Http http;
-        assert_problem(http.post("/api/customers/", "name=x", admin_token(), {{"Content-Type", "text/plain"}}), 415,
-                       "text/plain body");
+        assert_problem(
+            http.post("/api/customers/", "name=x", admin_token(), {{"Content-Type", "text/plain"}}),
+            415, "text/plain body");
     }
 };
 

@@ -26,7 +26,8 @@ public:
 
     void acceptsEveryTier() {
         for (const char *tier : {"STANDARD", "SILVER", "GOLD", "PLATINUM"}) {
-            const auto c = parse_new_customer(parse_json_object(std::string("{\"name\":\"A\",\"tier\":\"") + tier + "\"}"));
+            const auto c = parse_new_customer(
+                parse_json_object(std::string("{\"name\":\"A\",\"tier\":\"") + tier + "\"}"));
             CPPUNIT_ASSERT_EQUAL(std::string(tier), c.tier);
         }
     }
@@ -42,9 +43,11 @@ public:
     }
 
     void rendersCreatedCustomerWithToken() {
-        const auto c = parse_new_customer(parse_json_object("{\"name\":\"Ann \\\"A\\\"\",\"tier\":\"GOLD\"}"));
-        CPPUNIT_ASSERT_EQUAL(std::string(R"({"id":7,"name":"Ann \"A\"","tier":"GOLD","token":"ab12"})"),
-                             render_created_customer(7, c, "ab12"));
+        const auto c =
+            parse_new_customer(parse_json_object("{\"name\":\"Ann \\\"A\\\"\",\"tier\":\"GOLD\"}"));
+        CPPUNIT_ASSERT_EQUAL(
+            std::string(R"({"id":7,"name":"Ann \"A\"","tier":"GOLD","token":"ab12"})"),
+            render_created_customer(7, c, "ab12"));
     }
 };
 

@@ -41,12 +41,15 @@ constexpr int kSwaps = 10;
 constexpr auto kDwell = std::chrono::milliseconds(300);
 constexpr auto kSwapTimeout = std::chrono::seconds(10);
 
-std::string str(const rapidjson::Value &v) { return std::string(v.GetString(), v.GetStringLength()); }
+std::string str(const rapidjson::Value &v) {
+    return std::string(v.GetString(), v.GetStringLength());
+}
 
 /// What the client threads saw. Threads never assert (cppunit is not thread-safe); the main
 /// thread checks these afterwards.
 struct Tally {
-    std::atomic<long> requests{0}, v1{0}, v2{0}, non_2xx{0}, transport_errors{0}, other_engine{0}, wrong_price{0};
+    std::atomic<long> requests{0}, v1{0}, v2{0}, non_2xx{0}, transport_errors{0}, other_engine{0},
+        wrong_price{0};
     std::mutex mu;
     std::vector<std::string> failures;  ///< the first few, for the assertion message
 
@@ -66,10 +69,14 @@ void classify(const Response &r, Tally &t) {
         !d.HasMember("unit_price") || !d["unit_price"].IsString())
         return t.fail(t.non_2xx, "malformed 2xx: " + r.describe());
     const std::string engine = str(d["engine"]);
-    if (engine == kEngineV1) ++t.v1;
-    else if (engine == kEngineV2) ++t.v2;
-    else t.fail(t.other_engine, "engine " + engine);
-    if (str(d["unit_price"]) != "420.75") t.fail(t.wrong_price, "unit_price " + str(d["unit_price"]));
+    if (engine == kEngineV1)
+        ++t.v1;
+    else if (engine == kEngineV2)
+        ++t.v2;
+    else
+        t.fail(t.other_engine, "engine " + engine);
+    if (str(d["unit_price"]) != "420.75")
+        t.fail(t.wrong_price, "unit_price " + str(d["unit_price"]));
 }
 
 void client(const std::string &path, const std::atomic<bool> &stop, Tally &t) {
@@ -77,7 +84,8 @@ void client(const std::string &path, const std::atomic<bool> &stop, Tally &t) {
     while (!stop) {
         try {
             classify(http.get(path), t);
-        } catch (const std::exception &e) {  // Http throws on transport errors (reset, refused, timeout)
+        } catch (
+            const std::exception &e) {  // Http throws on transport errors (reset, refused, timeout)
             ++t.requests;
             t.fail(t.transport_errors, e.what());
         }
@@ -110,14 +118,17 @@ void wait_for_version(Http &admin, const std::string &version) {
     std::string seen;
     while ((seen = loaded_version(admin)) != version) {
         if (Clock::now() > deadline)
-            CPPUNIT_FAIL("pricing still at \"" + seen + "\" " + std::to_string(kSwapTimeout.count()) + " s after swapping in " + version);
+            CPPUNIT_FAIL("pricing still at \"" + seen + "\" " +
+                         std::to_string(kSwapTimeout.count()) + " s after swapping in " + version);
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
 }
 
 void send_sighup() {
     const int pid = std::stoi(env("SHOPD_HOST_PID"));
-    if (kill(pid, SIGHUP) != 0) throw std::runtime_error("kill(SIGHUP, " + std::to_string(pid) + "): " + std::strerror(errno));
+    if (kill(pid, SIGHUP) != 0)
+        throw std::runtime_error("kill(SIGHUP, " + std::to_string(pid) +
+                                 "): " + std::strerror(errno));
 }
 
 /// POST /api/admin/plugins/reload/ (200 asserted).
@@ -145,7 +156,8 @@ std::string refusal(const rapidjson::Document &reload) {
 class RestoreOriginal {
 public:
     RestoreOriginal()
-        : dir_(env("SHOPD_PLUGIN_DIR")), backup_(dir_ / (".pricing.so.orig-" + std::to_string(getpid()))) {
+        : dir_(env("SHOPD_PLUGIN_DIR")),
+          backup_(dir_ / (".pricing.so.orig-" + std::to_string(getpid()))) {
         fs::copy_file(dir_ / "pricing.so", backup_, fs::copy_options::overwrite_existing);
     }
     ~RestoreOriginal() {
@@ -154,8 +166,7 @@ public:
             restore();
             Http admin;
             admin.post("/api/admin/plugins/reload/", "", admin_token());
-        } catch (...) {
-        }
+        } catch (...) {}
     }
     /// Renames the saved copy over pricing.so (the caller reloads).
     void restore() {
@@ -171,17 +182,20 @@ private:
 
 /// The seed example's product (base 500.00, variant +50.00), made through the catalog API.
 std::string seed_price_path(Http &admin) {
-    auto r = admin.post("/api/categories/", "{\"name\":\"" + unique("hotswap") + "\"}", admin_token());
+    auto r =
+        admin.post("/api/categories/", "{\"name\":\"" + unique("hotswap") + "\"}", admin_token());
     CPPUNIT_ASSERT_EQUAL_MESSAGE("category: " + r.describe(), 201L, r.status);
     const auto category = r.json()["id"].GetInt64();
     r = admin.post("/api/products/",
-                   "{\"name\":\"" + unique("hotswap") + "\",\"category_id\":" + std::to_string(category) +
+                   "{\"name\":\"" + unique("hotswap") +
+                       "\",\"category_id\":" + std::to_string(category) +
                        ",\"base_price\":\"500.00\",\"variants\":[{\"sku\":\"" + unique("HS") +
                        "\",\"name\":\"v\",\"price_delta\":\"50.00\",\"stock\":1}]}",
                    admin_token());
     CPPUNIT_ASSERT_EQUAL_MESSAGE("product: " + r.describe(), 201L, r.status);
     const auto d = r.json();
-    return "/api/pricing/" + std::to_string(d["id"].GetInt64()) + "/price/?quantity=10&user_tier=GOLD&variant_id=" +
+    return "/api/pricing/" + std::to_string(d["id"].GetInt64()) +
+           "/price/?quantity=10&user_tier=GOLD&variant_id=" +
            std::to_string(d["variants"][0]["id"].GetInt64());
 }
 
@@ -196,13 +210,15 @@ public:
     void swapsUnderLoadWithoutFailedRequests() {
         Http admin;
         const std::string path = seed_price_path(admin);
-        CPPUNIT_ASSERT_EQUAL_MESSAGE("the stack should start on pricing v1", std::string("1.0.0"), loaded_version(admin));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE("the stack should start on pricing v1", std::string("1.0.0"),
+                                     loaded_version(admin));
         RestoreOriginal original;
 
         Tally tally;
         std::atomic<bool> stop{false};
         std::vector<std::thread> clients;
-        for (int i = 0; i < kClients; ++i) clients.emplace_back(client, path, std::cref(stop), std::ref(tally));
+        for (int i = 0; i < kClients; ++i)
+            clients.emplace_back(client, path, std::cref(stop), std::ref(tally));
         // Whatever happens below, the clients must stop before `tally` goes away.
         struct Joiner {
             std::atomic<bool> &stop;
@@ -227,15 +243,20 @@ public:
                 send_sighup();
             } else {
                 const auto out = post_reload(admin);
-                CPPUNIT_ASSERT_MESSAGE("reload did not swap pricing: " + out.describe(), lists(out.json()["reloaded"], "pricing"));
+                CPPUNIT_ASSERT_MESSAGE("reload did not swap pricing: " + out.describe(),
+                                       lists(out.json()["reloaded"], "pricing"));
             }
             wait_for_version(admin, to_v2 ? "2.0.0" : "1.0.0");
-            visible_ms.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
+            visible_ms.push_back(
+                std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start)
+                    .count());
             std::this_thread::sleep_for(kDwell);
         }
         const long during = tally.requests - before;
         const long v1_during = tally.v1 - v1_before, v2_during = tally.v2 - v2_before;
-        const auto swaps_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - swaps_start).count();
+        const auto swaps_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - swaps_start)
+                .count();
 
         // A build with the wrong ABI version is refused, by either trigger, and v1 keeps serving.
         install(kBadAbi);
@@ -258,23 +279,29 @@ public:
         // Put the original back; the host reloads it (a new file, so a new generation).
         original.restore();
         const auto back = post_reload(admin);
-        CPPUNIT_ASSERT_MESSAGE("original not reloaded: " + back.describe(), lists(back.json()["reloaded"], "pricing"));
+        CPPUNIT_ASSERT_MESSAGE("original not reloaded: " + back.describe(),
+                               lists(back.json()["reloaded"], "pricing"));
         wait_for_version(admin, "1.0.0");
 
         std::string swap_times;
-        for (auto ms : visible_ms) swap_times += (swap_times.empty() ? "" : " ") + std::to_string(ms);
+        for (auto ms : visible_ms)
+            swap_times += (swap_times.empty() ? "" : " ") + std::to_string(ms);
         std::cout << "\nhot swap: " << kSwaps << " swaps in " << swaps_ms << " ms with " << kClients
-                  << " clients; requests served during the swaps: " << during << " (v1 " << v1_during << ", v2 "
-                  << v2_during << "); whole test: " << tally.requests << " requests (v1 " << tally.v1 << ", v2 "
-                  << tally.v2 << "), non-2xx " << tally.non_2xx << ", transport errors " << tally.transport_errors
-                  << ", other engine " << tally.other_engine << ", wrong price " << tally.wrong_price
-                  << "; ms from rename to new version listed: " << swap_times << std::endl;
+                  << " clients; requests served during the swaps: " << during << " (v1 "
+                  << v1_during << ", v2 " << v2_during << "); whole test: " << tally.requests
+                  << " requests (v1 " << tally.v1 << ", v2 " << tally.v2 << "), non-2xx "
+                  << tally.non_2xx << ", transport errors " << tally.transport_errors
+                  << ", other engine " << tally.other_engine << ", wrong price "
+                  << tally.wrong_price << "; ms from rename to new version listed: " << swap_times
+                  << std::endl;
 
         std::string failures;
         for (const auto &f : tally.failures) failures += "\n  " + f;
         CPPUNIT_ASSERT_EQUAL_MESSAGE("non-2xx responses:" + failures, 0L, tally.non_2xx.load());
-        CPPUNIT_ASSERT_EQUAL_MESSAGE("transport errors:" + failures, 0L, tally.transport_errors.load());
-        CPPUNIT_ASSERT_EQUAL_MESSAGE("answers from another engine:" + failures, 0L, tally.other_engine.load());
+        CPPUNIT_ASSERT_EQUAL_MESSAGE("transport errors:" + failures, 0L,
+                                     tally.transport_errors.load());
+        CPPUNIT_ASSERT_EQUAL_MESSAGE("answers from another engine:" + failures, 0L,
+                                     tally.other_engine.load());
         CPPUNIT_ASSERT_EQUAL_MESSAGE("wrong unit prices:" + failures, 0L, tally.wrong_price.load());
         // Each version served a fair share while it was current (5 dwell periods each).
         CPPUNIT_ASSERT_MESSAGE("too few requests during the swaps", during >= 200);

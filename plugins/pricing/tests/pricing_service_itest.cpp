@@ -35,7 +35,8 @@ void api_set_body(shopd_response *r, const char *type, const char *body, size_t 
     r->content_type = type ? type : "";
     r->body.assign(body ? body : "", body ? len : 0);
 }
-int api_call_service(const shopd_request *, void *, const char *, const char *, size_t, shopd_reply_fn, void *) {
+int api_call_service(const shopd_request *, void *, const char *, const char *, size_t,
+                     shopd_reply_fn, void *) {
     return -1;
 }
 const char *api_config(const char *) { return nullptr; }
@@ -76,7 +77,8 @@ struct Plugin {
         if (!entry) throw std::runtime_error("no pricing_shopd_plugin in " + path);
         desc = entry();
         char err[256] = "";
-        if (desc->init(&kHostApi, &state, err, sizeof err) != 0) throw std::runtime_error(std::string("init: ") + err);
+        if (desc->init(&kHostApi, &state, err, sizeof err) != 0)
+            throw std::runtime_error(std::string("init: ") + err);
     }
 };
 
@@ -86,7 +88,8 @@ const Plugin &plugin() {
 }
 
 /// Calls service `name` with `input` inside `tx` (nullptr: no transaction), as the host does.
-shopd_response call(pqxx::transaction_base *tx, const std::string &input, const char *name = "price",
+shopd_response call(pqxx::transaction_base *tx, const std::string &input,
+                    const char *name = "price",
                     const char *caller_content_type = "application/json") {
     shopd_request req{};
     req.method = "POST";
@@ -118,7 +121,9 @@ rapidjson::Document parse(const shopd_response &r) {
     return d;
 }
 
-std::string str(const rapidjson::Value &v) { return std::string(v.GetString(), v.GetStringLength()); }
+std::string str(const rapidjson::Value &v) {
+    return std::string(v.GetString(), v.GetStringLength());
+}
 
 struct Seeded {
     long long product = 0, variant = 0;
@@ -127,14 +132,20 @@ struct Seeded {
 /// A product of base 500.00 with a variant of +50.00, inside `tx` (never committed).
 Seeded seed(pqxx::work &tx) {
     const auto category =
-        tx.exec_params1("INSERT INTO categories (name, slug) VALUES ('svc', $1) RETURNING id", unique("svc-cat"))[0].as<long long>();
-    const auto product = tx.exec_params1("INSERT INTO products (name, category_id, base_price) VALUES ('svc', $1, 500.00) RETURNING id",
-                                         category)[0]
-                             .as<long long>();
-    const auto variant = tx.exec_params1("INSERT INTO variants (product_id, sku, name, price_delta) VALUES ($1, $2, 'v', 50.00) "
-                                         "RETURNING id",
-                                         product, unique("SVC-SKU"))[0]
-                             .as<long long>();
+        tx.exec_params1("INSERT INTO categories (name, slug) VALUES ('svc', $1) RETURNING id",
+                        unique("svc-cat"))[0]
+            .as<long long>();
+    const auto product =
+        tx.exec_params1(
+              "INSERT INTO products (name, category_id, base_price) VALUES ('svc', $1, 500.00) RETURNING id",
+              category)[0]
+            .as<long long>();
+    const auto variant =
+        tx.exec_params1(
+              "INSERT INTO variants (product_id, sku, name, price_delta) VALUES ($1, $2, 'v', 50.00) "
+              "RETURNING id",
+              product, unique("SVC-SKU"))[0]
+            .as<long long>();
     return {product, variant};
 }
 
@@ -188,7 +199,8 @@ public:
     void seedExampleInCallersTransaction() {
         pqxx::work tx(*conn_);
         const auto s = seed(tx);
-        const auto r = call(&tx, R"({"variant_id":)" + std::to_string(s.variant) + R"(,"quantity":10,"tier":"GOLD"})");
+        const auto r = call(&tx, R"({"variant_id":)" + std::to_string(s.variant) +
+                                     R"(,"quantity":10,"tier":"GOLD"})");
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r.body, 200, r.status);
         CPPUNIT_ASSERT_EQUAL(std::string("application/json; charset=utf-8"), r.content_type);
         const auto d = parse(r);
@@ -221,14 +233,16 @@ public:
         pqxx::work tx(*conn_);
         const auto s = seed(tx);
         for (const char *type : {"", "text/plain"}) {
-            const auto r = call(&tx, R"({"variant_id":)" + std::to_string(s.variant) + "}", "price", type);
+            const auto r =
+                call(&tx, R"({"variant_id":)" + std::to_string(s.variant) + "}", "price", type);
             CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(type) + ": " + r.body, 200, r.status);
         }
     }
 
     void unknownVariantIs404() {
         pqxx::work tx(*conn_);
-        assert_problem_reply(call(&tx, R"({"variant_id":999999999999,"quantity":1})"), 404, "unknown variant");
+        assert_problem_reply(call(&tx, R"({"variant_id":999999999999,"quantity":1})"), 404,
+                             "unknown variant");
         CPPUNIT_ASSERT_EQUAL(1, tx.exec1("SELECT 1")[0].as<int>());
     }
 
@@ -236,7 +250,8 @@ public:
         pqxx::work tx(*conn_);
         auto r = call(&tx, R"({"quantity":0,"tier":"gold"})");
         assert_problem_reply(r, 400, "bad fields");
-        CPPUNIT_ASSERT(has_error(r, "variant_id") && has_error(r, "quantity") && has_error(r, "tier"));
+        CPPUNIT_ASSERT(has_error(r, "variant_id") && has_error(r, "quantity") &&
+                       has_error(r, "tier"));
         r = call(&tx, R"({"variant_id":1,"quantity":10001})");
         assert_problem_reply(r, 400, "quantity above 10000");
         CPPUNIT_ASSERT(has_error(r, "quantity"));

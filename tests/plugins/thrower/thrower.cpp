@@ -59,14 +59,9 @@ void handle(void *, int route_id, const shopd_request *req, shopd_response *resp
         set_json(req, resp, 200, "{\"partial\":true}");
         req->host->add_header(resp, "X-Thrower-Partial", "1");
         throw std::runtime_error("deliberate failure in a request handler");
-    case kThrowOther:
-        throw 42;
-    case kOk:
-        set_json(req, resp, 200, "{\"status\":\"ok\",\"plugin\":\"thrower\"}");
-        return;
-    default:
-        set_json(req, resp, 404, "{\"status\":404}");
-        return;
+    case kThrowOther: throw 42;
+    case kOk: set_json(req, resp, 200, "{\"status\":\"ok\",\"plugin\":\"thrower\"}"); return;
+    default: set_json(req, resp, 404, "{\"status\":404}"); return;
     }
 }
 
