@@ -22,6 +22,7 @@ SHOPD_PACKAGES=(
     build-essential cmake pkg-config
     libfcgi-dev libpqxx-dev rapidjson-dev libboost-program-options-dev libcppunit-dev
     libcurl4-openssl-dev libssl-dev
+    clang-format clang-tidy shellcheck
     nginx postgresql postgresql-contrib
     wrk spawn-fcgi curl ca-certificates
 )
@@ -211,12 +212,15 @@ ensure_packages() {
 
 # build: configure build/ once (again if an earlier configure failed half-way: cache written,
 # no build system generated), then build everything.
+# The scripts build with SHOPD_WERROR=ON (a warning fails the build, as in CI); a plain
+# `cmake -B build` of a developer keeps warnings as warnings. SHOPD_WERROR=OFF overrides.
 build() {
     local dir=$REPO/build
     if [[ ! -f $dir/CMakeCache.txt || ! ( -f $dir/Makefile || -f $dir/build.ninja ) ]]; then
         log "configuring $REPO/build"
         cmake -S "$REPO" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo
     fi
+    cmake -S "$REPO" -B "$dir" -DSHOPD_WERROR="${SHOPD_WERROR:-ON}" >/dev/null
     log "building"
     cmake --build "$dir" -j2
 }

@@ -126,7 +126,8 @@ std::string url_decode(std::string_view in) {
 std::string url_encode(std::string_view in) {
     static const char *hex = "0123456789ABCDEF";
     std::string out;
-    for (unsigned char c : in) {
+    for (const char ch : in) {
+        const auto c = static_cast<unsigned char>(ch);
         if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
             out += static_cast<char>(c);
         } else {

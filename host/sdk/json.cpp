@@ -35,7 +35,9 @@ rapidjson::Document parse_json_object(std::string_view body) {
 
 std::size_t utf8_length(std::string_view s) {
     std::size_t n = 0;
-    for (unsigned char c : s) n += (c & 0xC0) != 0x80;  // count every byte that starts a character
+    for (const char c : s)
+        n += (static_cast<unsigned char>(c) & 0xC0) !=
+             0x80;  // count every byte that starts a character
     return n;
 }
 

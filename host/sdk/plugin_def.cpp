@@ -44,9 +44,9 @@ int plugin_init(const shopd_host_api *host, void **state, char *err, size_t err_
         if (g_def->configure) g_def->configure(Settings(host, g_def->name));
         return 0;
     } catch (const std::exception &e) {
-        std::snprintf(err, err_len, "%s", e.what());
+        (void)std::snprintf(err, err_len, "%s", e.what());
     } catch (...) {
-        std::snprintf(err, err_len, "init failed");
+        (void)std::snprintf(err, err_len, "init failed");
     }
     return 1;
 }

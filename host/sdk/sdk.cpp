@@ -16,7 +16,7 @@ std::string sql_hash(const char *sql) {
     std::uint64_t h = 1469598103934665603ULL;
     for (const char *p = sql; *p; ++p) h = (h ^ static_cast<unsigned char>(*p)) * 1099511628211ULL;
     char buf[17];
-    snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+    (void)snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
     return buf;
 }
 }  // namespace
@@ -45,7 +45,7 @@ std::string sha256_hex(std::string_view data) {
         throw std::runtime_error("SHA-256 failed");
     static const char *hex = "0123456789abcdef";
     std::string out;
-    out.reserve(len * 2);
+    out.reserve(std::size_t{len} * 2);
     for (unsigned int i = 0; i < len; ++i) {
         out += hex[digest[i] >> 4];
         out += hex[digest[i] & 15];
@@ -59,7 +59,8 @@ std::string random_token(std::size_t bytes) {
         throw std::runtime_error("RAND_bytes failed");
     static const char *hex = "0123456789abcdef";
     std::string out;
-    for (unsigned char c : raw) {
+    for (const char ch : raw) {
+        const auto c = static_cast<unsigned char>(ch);
         out += hex[c >> 4];
         out += hex[c & 15];
     }
@@ -173,7 +174,7 @@ void reply_retry_later(const Ctx &ctx, int status, std::string_view detail) {
 }
 
 void handle_sql_error(const Ctx &ctx, const pqxx::sql_error &e) {
-    const std::string state = e.sqlstate();
+    const std::string &state = e.sqlstate();
     ctx.raw().host->count_db_error(ctx.plugin(), state.c_str());
     if (state == "55P03") {  // lock_not_available: lock_timeout expired
         reply_retry_later(ctx, 409, "The resource is busy; retry shortly.");

@@ -23,8 +23,8 @@ const char *param(FCGX_Request &r, const char *name) {
 std::string new_request_id() {
     thread_local std::mt19937_64 rng{std::random_device{}()};
     char buf[33];
-    snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(rng()),
-             static_cast<unsigned long long>(rng()));
+    (void)snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(rng()),
+                   static_cast<unsigned long long>(rng()));
     return buf;
 }
 
@@ -93,7 +93,12 @@ void write_response(FCGX_Request &r, const Incoming &in, const shopd_response &r
         "Status: " + std::to_string(resp.status) + " " + status_title(resp.status) + "\r\n";
     if (!resp.content_type.empty()) head += "Content-Type: " + resp.content_type + "\r\n";
     head += "X-Request-Id: " + in.request_id + "\r\n";
-    for (const auto &[name, value] : resp.headers) head += name + ": " + value + "\r\n";
+    for (const auto &[name, value] : resp.headers) {
+        head += name;
+        head += ": ";
+        head += value;
+        head += "\r\n";
+    }
     head += "\r\n";
     FCGX_PutStr(head.data(), static_cast<int>(head.size()), r.out);
     if (!in.head && !resp.body.empty())

@@ -43,7 +43,7 @@ std::string now_rfc3339() {
     gmtime_r(&ts.tv_sec, &utc);
     char buf[40];
     const std::size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &utc);
-    snprintf(buf + n, sizeof buf - n, ".%03ldZ", ts.tv_nsec / 1000000);
+    (void)snprintf(buf + n, sizeof buf - n, ".%03ldZ", ts.tv_nsec / 1000000);
     return buf;
 }
 

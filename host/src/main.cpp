@@ -56,8 +56,8 @@ int main(int argc, char **argv) {
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    std::signal(SIGPIPE, SIG_IGN);
+    (void)pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    if (std::signal(SIGPIPE, SIG_IGN) == SIG_ERR) log_line(1, "host", "cannot ignore SIGPIPE");
     // libpq waits this long for a down database before a request gets its 503.
     setenv("PGCONNECT_TIMEOUT", "2", 0);
 
@@ -79,7 +79,7 @@ int main(int argc, char **argv) {
     registry.shutdown_all();
     registry.remove_generation_dir();
     log_line(0, "host", "plugins shut down; exiting");
-    std::fflush(stderr);
+    (void)std::fflush(stderr);
     // A request that outlived the drain may still run on a detached worker; static destructors
     // must not pull the ground from under it, so exit without them.
     std::_Exit(rc);

@@ -189,7 +189,7 @@ std::vector<std::string> PluginRegistry::load_all() {
     try {
         publish(assemble(std::move(loaded)));
     } catch (const std::exception &e) {
-        errors.push_back(e.what());
+        errors.emplace_back(e.what());
     }
     return errors;
 }

@@ -58,6 +58,7 @@ void Router::add(std::string method, std::string pattern, std::size_t owner, int
     // Captures are anonymous for matching: /x/{id}/ and /x/{pk}/ are the same route.
     auto shape = [](const std::vector<std::string> &segments) {
         std::vector<std::string> out;
+        out.reserve(segments.size());
         for (const auto &s : segments) out.push_back(is_capture(s) ? "{}" : s);
         return out;
     };

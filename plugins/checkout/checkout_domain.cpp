@@ -51,6 +51,7 @@ std::string shortage_message(const Shortage &s) {
 
 ClientError out_of_stock(const std::vector<Shortage> &short_lines) {
     std::vector<std::string> messages;
+    messages.reserve(short_lines.size());
     for (const auto &s : short_lines) messages.push_back(shortage_message(s));
     return ClientError(400, status_title(400), "Insufficient stock; nothing was reserved.",
                        {{"items", messages}})
@@ -75,7 +76,7 @@ std::string format_utc(std::int64_t epoch_seconds) {
     std::tm tm{};
     gmtime_r(&t, &tm);
     char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    (void)std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return buf;
 }
 

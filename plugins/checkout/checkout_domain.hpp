@@ -25,6 +25,7 @@ struct Line {
 template <class WithVariant>
 std::vector<std::int64_t> variant_ids_of(const std::vector<WithVariant> &items) {
     std::vector<std::int64_t> out;
+    out.reserve(items.size());
     for (const auto &item : items) out.push_back(item.variant_id);
     return out;
 }

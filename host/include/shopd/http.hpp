@@ -29,14 +29,24 @@ public:
         : std::runtime_error(detail_), status(status_), title(std::move(title_)),
           detail(std::move(detail_)), errors(std::move(errors_)) {}
 
-    ClientError &with_header(std::string name, std::string value) {
+    ClientError &with_header(std::string name, std::string value) & {
         headers.emplace_back(std::move(name), std::move(value));
         return *this;
     }
+    /// On a temporary: returns it by value, so `throw ClientError(...).with_header(...)` throws
+    /// a fresh object rather than a reference to one.
+    ClientError with_header(std::string name, std::string value) && {
+        with_header(std::move(name), std::move(value));
+        return std::move(*this);
+    }
     /// Adds an extension member to the problem body (e.g. checkout's "variant_ids").
-    ClientError &with_member(std::string name, ProblemValue value) {
+    ClientError &with_member(std::string name, ProblemValue value) & {
         members.emplace_back(std::move(name), std::move(value));
         return *this;
+    }
+    ClientError with_member(std::string name, ProblemValue value) && {
+        with_member(std::move(name), std::move(value));
+        return std::move(*this);
     }
 
     int status;

@@ -8,8 +8,8 @@
 #ifndef SHOPD_PLUGIN_H
 #define SHOPD_PLUGIN_H
 
-#include <stddef.h>
-#include <stdint.h>
+#include <stddef.h> /* NOLINT(modernize-deprecated-headers): a C header */
+#include <stdint.h> /* NOLINT(modernize-deprecated-headers) */
 
 #ifdef __cplusplus
 extern "C" {
@@ -112,7 +112,8 @@ typedef struct shopd_plugin {
     void *spare[6];        /* room to grow without breaking ABI 2                    */
 } shopd_plugin;
 
-typedef const shopd_plugin *(*shopd_plugin_entry_fn)(void);
+typedef const shopd_plugin *(*shopd_plugin_entry_fn)(
+    void); /* NOLINT(modernize-redundant-void-arg) */
 
 #ifdef __cplusplus
 }
