@@ -29,6 +29,9 @@ SHOPD_PACKAGES=(
 
 # Plugins the host loads, in init order.
 SHOPD_DEFAULT_PLUGINS=catalog,customers,pricing,cart,checkout
+# Origins a browser front end may call the local stack from (a Vite dev server by default).
+: "${SHOPD_CORS_ORIGINS:=http://localhost:5173}"
+export SHOPD_CORS_ORIGINS
 
 # ---------------------------------------------------------------------------------------------
 # Messages and small helpers
@@ -205,6 +208,10 @@ ensure_packages() {
     for pkg in "${SHOPD_PACKAGES[@]}"; do
         package_installed "$pkg" || missing+=("$pkg")
     done
+    # The OpenAPI lint runs on node; a machine that has one (maybe newer than Debian's) keeps it.
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        missing+=(nodejs npm)
+    fi
     ((${#missing[@]} == 0)) && return 0
     log "installing Debian packages: ${missing[*]}"
     apt_install "${missing[@]}"
@@ -544,6 +551,7 @@ shopd_start() {
         --plugin-dir "$var/plugins" \
         --plugins "${SHOPD_PLUGINS:-$SHOPD_DEFAULT_PLUGINS}" \
         --admin-token "$SHOPD_ADMIN_TOKEN" \
+        --cors-origins "$SHOPD_CORS_ORIGINS" \
         </dev/null >>"$var/log/shopd.log" 2>&1 &
     pid=$!
     echo "$pid" >"$var/run/shopd.pid"

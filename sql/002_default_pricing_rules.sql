@@ -1,9 +1,10 @@
 -- 002: the default pricing rules the contract promises (10+ units -> 10%, GOLD -> 15%).
--- ON CONFLICT keeps a re-run, or an operator's later edit, intact.
+-- Inserted only when no rule for that key exists, so a re-run (by hand, after 005 replaced the
+-- unique indexes with exclusion constraints) or an operator's later edit stays intact.
 INSERT INTO pricing_rules (kind, min_quantity, percent_off)
-VALUES ('QUANTITY', 10, 10)
-ON CONFLICT (min_quantity) WHERE kind = 'QUANTITY' DO NOTHING;
+SELECT 'QUANTITY', 10, 10
+WHERE NOT EXISTS (SELECT 1 FROM pricing_rules WHERE kind = 'QUANTITY' AND min_quantity = 10);
 
 INSERT INTO pricing_rules (kind, tier, percent_off)
-VALUES ('TIER', 'GOLD', 15)
-ON CONFLICT (tier) WHERE kind = 'TIER' DO NOTHING;
+SELECT 'TIER', 'GOLD', 15
+WHERE NOT EXISTS (SELECT 1 FROM pricing_rules WHERE kind = 'TIER' AND tier = 'GOLD');

@@ -31,28 +31,34 @@ const std::pair<const char *, const char *> kPluginOptionAliases[] = {
     {"reservation-ttl", "checkout.reservation-ttl"},
 };
 
-po::options_description describe(Config &c, std::string &plugins, std::string &config_file) {
+po::options_description describe(Config &c, std::string &plugins, std::string &cors_origins,
+                                 std::string &config_file) {
     po::options_description d(
         "shopd options (each also as env SHOPD_<NAME>, e.g. SHOPD_DATABASE_URL)");
-    d.add_options()("help,h", "print this help and exit")(
-        "config", po::value(&config_file),
-        "INI-style config file; a [<plugin>] section holds that plugin's options")(
-        "listen", po::value(&c.listen)->default_value(c.listen),
-        "FastCGI socket: unix:/path or host:port")(
-        "workers", po::value(&c.workers)->default_value(0),
-        "worker threads, each with its own DB connection; 0 = 4 x cores")(
-        "database-url", po::value(&c.database_url), "PostgreSQL connection URL")(
-        "plugin-dir", po::value(&c.plugin_dir)->default_value(c.plugin_dir),
-        "directory holding <name>.so plugins")(
-        "plugins", po::value(&plugins)->default_value("catalog,customers,pricing,cart,checkout"),
-        "plugins to load, in init order")(
-        "admin-token", po::value(&c.admin_token),
-        "bearer token for admin writes (empty: admin writes refused)")(
-        "lock-timeout-ms", po::value(&c.lock_timeout_ms)->default_value(c.lock_timeout_ms),
-        "how long a request waits for a row lock before answering 409 (lock_timeout of every worker connection)")(
-        "reservation-ttl", po::value<std::string>(),
-        "alias of --checkout.reservation-ttl: seconds until an ACTIVE reservation expires (default 300)")(
-        "max-body-bytes", po::value(&c.max_body_bytes)->default_value(c.max_body_bytes),
+    auto add = d.add_options();
+    add("help,h", "print this help and exit");
+    add("config", po::value(&config_file),
+        "INI-style config file; a [<plugin>] section holds that plugin's options");
+    add("listen", po::value(&c.listen)->default_value(c.listen),
+        "FastCGI socket: unix:/path or host:port");
+    add("workers", po::value(&c.workers)->default_value(0),
+        "worker threads, each with its own DB connection; 0 = 4 x cores");
+    add("database-url", po::value(&c.database_url), "PostgreSQL connection URL");
+    add("plugin-dir", po::value(&c.plugin_dir)->default_value(c.plugin_dir),
+        "directory holding <name>.so plugins");
+    add("plugins", po::value(&plugins)->default_value("catalog,customers,pricing,cart,checkout"),
+        "plugins to load, in init order");
+    add("admin-token", po::value(&c.admin_token),
+        "bearer token for admin writes (empty: admin writes refused)");
+    add("cors-origins", po::value(&cors_origins)->default_value(""),
+        "comma list of origins a browser may call from, e.g. https://shop.example (empty: none)");
+    add("lock-timeout-ms", po::value(&c.lock_timeout_ms)->default_value(c.lock_timeout_ms),
+        "how long a request waits for a row lock before answering 409 (lock_timeout of every "
+        "worker connection)");
+    add("reservation-ttl", po::value<std::string>(),
+        "alias of --checkout.reservation-ttl: seconds until an ACTIVE reservation expires "
+        "(default 300)");
+    add("max-body-bytes", po::value(&c.max_body_bytes)->default_value(c.max_body_bytes),
         "largest request body accepted (larger -> 413)");
     return d;
 }
@@ -89,8 +95,8 @@ void apply_aliases(const po::variables_map &vm, Config &c) {
 
 ParseResult parse_config(int argc, const char *const argv[]) {
     Config c;
-    std::string plugins, config_file;
-    auto desc = describe(c, plugins, config_file);
+    std::string plugins, cors_origins, config_file;
+    auto desc = describe(c, plugins, cors_origins, config_file);
     po::variables_map vm;
     ParseResult result;
     try {
@@ -125,6 +131,7 @@ ParseResult parse_config(int argc, const char *const argv[]) {
         return result;
     }
     c.plugins = split_list(plugins);
+    c.cors_origins = split_list(cors_origins);
     if (c.workers == 0) c.workers = std::max(2u, std::thread::hardware_concurrency()) * 4;
     if (c.lock_timeout_ms < 1 || c.max_body_bytes < 1) {
         result.message = "shopd: lock-timeout-ms and max-body-bytes must be positive";

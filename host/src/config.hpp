@@ -16,6 +16,7 @@ struct Config {
     std::string plugin_dir = "plugins";
     std::vector<std::string> plugins;  ///< load order = init order
     std::string admin_token;
+    std::vector<std::string> cors_origins;  ///< origins allowed to call from a browser
     std::int64_t lock_timeout_ms = 2000;
     std::int64_t max_body_bytes = 1 << 20;
     /// Every setting as text for host->config(), including plugin options `<plugin>.<key>`

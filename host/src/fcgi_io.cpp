@@ -69,6 +69,9 @@ Incoming read_incoming(FCGX_Request &r) {
     const std::string rid = param(r, "HTTP_X_REQUEST_ID");
     in.request_id = acceptable_request_id(rid) ? rid : new_request_id();
     in.base_url = base_url_of(r);
+    in.origin = param(r, "HTTP_ORIGIN");
+    in.cors_request_method = param(r, "HTTP_ACCESS_CONTROL_REQUEST_METHOD");
+    in.if_none_match = param(r, "HTTP_IF_NONE_MATCH");
     return in;
 }
 

@@ -17,6 +17,9 @@ struct Incoming {
     bool head = false;
     std::string path;  ///< decoded and normalised: always ends in '/'
     std::string query, content_type, bearer, idempotency_key, request_id, base_url;
+    std::string origin;               ///< Origin: a browser's cross-origin request
+    std::string cors_request_method;  ///< Access-Control-Request-Method: set on a preflight
+    std::string if_none_match;        ///< If-None-Match: the client's cached ETags
     std::string body;
 
     /// The method as the client sent it (for logs and 405 messages).

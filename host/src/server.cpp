@@ -2,6 +2,7 @@
 #include "server.hpp"
 
 #include "builtins.hpp"
+#include "etag.hpp"
 #include "fcgi_io.hpp"
 #include "host_api.hpp"
 #include "log.hpp"
@@ -49,7 +50,7 @@ shopd_request plugin_request(const Incoming &in, const std::vector<const char *>
 }  // namespace
 
 Server::Server(const Config &config, PluginRegistry &registry, Metrics &metrics)
-    : config_(config), registry_(registry), metrics_(metrics) {}
+    : config_(config), registry_(registry), metrics_(metrics), cors_(config.cors_origins) {}
 
 bool Server::open_socket() {
     std::string address = config_.listen;
@@ -156,8 +157,12 @@ void Server::serve_one(FCGX_Request &r, WorkerDb &db, Builtins &builtins) {
     if (!read_body(r, in, config_.max_body_bytes))
         set_problem(resp, 413,
                     "Request body exceeds " + std::to_string(config_.max_body_bytes) + " bytes.");
+    else if (cors_.answer_preflight(in, resp))
+        route = "OPTIONS (CORS preflight)";
     else if (!builtins.serve(in, db, resp, route))
         dispatch(in, db, resp, route);
+    apply_conditional_get(in, resp);
+    cors_.decorate(in, resp);
     write_response(r, in, resp);
     const auto micros =
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "config.hpp"
+#include "cors.hpp"
 #include "metrics.hpp"
 #include "plugins.hpp"
 
@@ -37,6 +38,7 @@ private:
     const Config &config_;
     PluginRegistry &registry_;
     Metrics &metrics_;
+    const Cors cors_;
     int listen_fd_ = -1;
     int epoll_fd_ = -1;  ///< listening socket + idle kept-alive connections
     std::atomic<bool> stopping_{false};

@@ -44,8 +44,11 @@ std::int64_t locked_cart_id(pqxx::work &tx, std::int64_t customer_id) {
     return exec(tx, kLockCart, customer_id)[0][0].as<std::int64_t>();
 }
 
-const Statement kVariant{"cart.variant",
-                         "SELECT product_id, stock - reserved FROM variants WHERE id = $1"};
+// An archived variant (DELETE in the catalog; archiving a product archives its variants) is as
+// unknown as a missing one: it can be neither added nor given more units.
+const Statement kVariant{
+    "cart.variant",
+    "SELECT product_id, stock - reserved FROM variants WHERE id = $1 AND archived_at IS NULL"};
 
 struct VariantStock {
     std::int64_t product_id = 0;
@@ -79,7 +82,8 @@ ClientError unpriced(const ServiceReply &reply) {
     return error;
 }
 
-/// Asks the pricing service for the unit price of `quantity` units at the customer's tier.
+/// Asks the pricing service for the unit price of `quantity` units for the customer: at the
+/// customer's tier, and with the customer's own CUSTOMER rule, if one is valid now.
 Cents price_snapshot(const Ctx &ctx, pqxx::work &tx, const Customer &customer,
                      std::int64_t variant_id, std::int64_t quantity) {
     const std::string input = render_json([&](JsonWriter &w) {
@@ -90,6 +94,8 @@ Cents price_snapshot(const Ctx &ctx, pqxx::work &tx, const Customer &customer,
         w.Int64(quantity);
         put_key(w, "tier");
         put_string(w, customer.tier);
+        put_key(w, "customer_id");
+        w.Int64(customer.id);
         w.EndObject();
     });
     const auto reply = ctx.call_service(tx, kPriceService, input);
@@ -114,17 +120,15 @@ std::string render_line(const Line &line) {
 // ---- GET /api/cart/ -----------------------------------------------------------------------------
 
 // Creating the cart lazily keeps customers free of a cart row until they use one.
-const Statement kEnsureCart{
-    "cart.ensure_cart",
-    "INSERT INTO carts (customer_id) VALUES ($1) ON CONFLICT (customer_id) DO NOTHING"};
-const Statement kFindCart{"cart.find_cart", "SELECT id FROM carts WHERE customer_id = $1"};
 const Statement kLines{"cart.lines", CART_LINE_SELECT "WHERE ci.cart_id = $1 ORDER BY ci.id"};
 
 void get_cart(const Ctx &ctx) {
     pqxx::work tx(ctx.db());
     const Customer customer = ctx.require_customer(tx);
-    exec(tx, kEnsureCart, customer.id);
-    const auto cart_id = exec(tx, kFindCart, customer.id)[0][0].as<std::int64_t>();
+    // The same upsert as the writers: it creates the cart if needed, and a read counts as use
+    // (updated_at), so reservation-release's purge of abandoned carts never takes a cart its
+    // customer still looks at, nor one this request is reading (the row is locked until commit).
+    const auto cart_id = locked_cart_id(tx, customer.id);
     std::vector<Line> lines;
     for (const auto &row : exec(tx, kLines, cart_id)) lines.push_back(line_from_row(row));
     tx.commit();
@@ -133,8 +137,11 @@ void get_cart(const Ctx &ctx) {
 
 // ---- POST /api/cart/items/ ----------------------------------------------------------------------
 
-const Statement kProductVariants{
-    "cart.product_variants", "SELECT id FROM variants WHERE product_id = $1 ORDER BY id LIMIT 2"};
+// Live variants only: an archived product has none (unknown), and one whose other variants were
+// archived is added through the one left.
+const Statement kProductVariants{"cart.product_variants",
+                                 "SELECT id FROM variants WHERE product_id = $1"
+                                 " AND archived_at IS NULL ORDER BY id LIMIT 2"};
 const Statement kLineForVariant{
     "cart.line_for_variant",
     "SELECT quantity FROM cart_items WHERE cart_id = $1 AND variant_id = $2"};

@@ -83,6 +83,19 @@ void read_variants(const rapidjson::Value &list, std::optional<Cents> base_price
     }
 }
 
+/// Fields reads a null that is not required as absent, which suits PATCH's optional fields
+/// but would let {"name": null} pass as "no change"; these columns are NOT NULL, so null is an
+/// error, as in DRF. (PUT's required fields report null themselves.)
+void refuse_nulls(const rapidjson::Value &body, UpdateMode mode, Fields &f,
+                  std::initializer_list<const char *> keys) {
+    if (mode != UpdateMode::PATCH) return;
+    for (const char *key : keys) {
+        const auto it = body.FindMember(key);
+        if (it != body.MemberEnd() && it->value.IsNull())
+            f.error(key, "This field may not be null.");
+    }
+}
+
 }  // namespace
 
 std::string slugify(std::string_view name) {
@@ -171,6 +184,60 @@ std::optional<std::string> parse_search(const std::optional<std::string> &value)
     return value;
 }
 
+std::optional<Cents> parse_price_filter(const char *name, const std::optional<std::string> &value) {
+    if (!value || value->empty()) return std::nullopt;
+    const auto cents = parse_money(*value);
+    if (!cents)
+        throw query_error(
+            name,
+            "A valid decimal with at most 10 digits before and 2 after the point is required.");
+    if (*cents < 0) throw query_error(name, "Ensure this value is greater than or equal to 0.");
+    return cents;
+}
+
+std::optional<bool> parse_bool_filter(const char *name, const std::optional<std::string> &value) {
+    if (!value || value->empty()) return std::nullopt;
+    if (*value == "true") return true;
+    if (*value == "false") return false;
+    throw query_error(name, "Not a valid choice; expected one of: true false.");
+}
+
+std::string escape_like(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (const char c : text) {
+        if (c == '\\' || c == '%' || c == '_') out += '\\';
+        out += c;
+    }
+    return out;
+}
+
+ProductQuery parse_product_query(const Query &query) {
+    ProductQuery out;
+    FieldErrors errors;
+    // Each parser throws for its own parameter; gathered, so one answer names every bad one.
+    const auto gather = [&errors](auto parse) {
+        try {
+            parse();
+        } catch (const ClientError &e) {
+            merge_errors(errors, e.errors);
+        }
+    };
+    gather([&] { out.category = parse_id_filter("category", query.get("category")); });
+    gather([&] {
+        if (const auto search = parse_search(query.get("search")))
+            out.search_like = escape_like(*search);
+    });
+    gather([&] { out.ordering = parse_ordering(query.get("ordering")); });
+    gather([&] { out.min_price = parse_price_filter("min_price", query.get("min_price")); });
+    gather([&] { out.max_price = parse_price_filter("max_price", query.get("max_price")); });
+    gather([&] { out.in_stock = parse_bool_filter("in_stock", query.get("in_stock")); });
+    if (out.min_price && out.max_price && *out.min_price > *out.max_price)
+        errors["min_price"].push_back("Ensure this value is less than or equal to max_price.");
+    throw_field_errors(std::move(errors));
+    return out;
+}
+
 NewCategory parse_new_category(const rapidjson::Value &body) {
     Fields f(body);
     NewCategory c;
@@ -213,6 +280,76 @@ std::int64_t parse_inventory(const rapidjson::Value &body) {
     const auto stock = f.integer("stock", true, 0, kMaxStock);
     f.check();
     return *stock;
+}
+
+CategoryChanges parse_category_changes(const rapidjson::Value &body, UpdateMode mode) {
+    const bool put = mode == UpdateMode::PUT;
+    Fields f(body);
+    CategoryChanges c;
+    refuse_nulls(body, mode, f, {"name"});
+    c.name = f.text("name", put, kMaxNameChars);
+    // null is a value here (make it a root), not an absent field: Fields::id reads null as
+    // absent, so presence is looked up first.
+    const auto parent = body.FindMember("parent_id");
+    if (parent == body.MemberEnd()) {
+        if (put) f.error("parent_id", "This field is required.");
+    } else {
+        c.parent_given = true;
+        if (!parent->value.IsNull()) c.parent_id = f.id("parent_id", true);
+    }
+    f.check();
+    return c;
+}
+
+ProductChanges parse_product_changes(const rapidjson::Value &body, UpdateMode mode) {
+    const bool put = mode == UpdateMode::PUT;
+    Fields f(body);
+    ProductChanges p;
+    refuse_nulls(body, mode, f, {"name", "description", "category_id", "base_price"});
+    p.name = f.text("name", put, kMaxNameChars);
+    p.description = f.text("description", put, kMaxDescriptionChars, true);
+    p.category_id = f.id("category_id", put);
+    p.base_price = f.money("base_price", put, false);
+    f.check();
+    return p;
+}
+
+VariantChanges parse_variant_changes(const rapidjson::Value &body, UpdateMode mode) {
+    const bool put = mode == UpdateMode::PUT;
+    Fields f(body);
+    VariantChanges v;
+    refuse_nulls(body, mode, f, {"sku", "name", "price_delta", "stock"});
+    v.sku = f.text("sku", put, kMaxSkuChars);
+    v.name = f.text("name", put, kMaxNameChars);
+    v.price_delta = f.money("price_delta", put, true);
+    v.stock = f.integer("stock", put, 0, kMaxStock);
+    f.check();
+    return v;
+}
+
+void apply_changes(Category &c, const CategoryChanges &changes) {
+    if (changes.name) c.name = *changes.name;
+    if (changes.parent_given) c.parent_id = changes.parent_id;
+}
+
+void apply_changes(Product &p, const ProductChanges &changes) {
+    if (changes.name) p.name = *changes.name;
+    if (changes.description) p.description = *changes.description;
+    if (changes.category_id) p.category_id = *changes.category_id;
+    if (changes.base_price) p.base_price = *changes.base_price;
+}
+
+void apply_changes(Variant &v, const VariantChanges &changes) {
+    if (changes.sku) v.sku = *changes.sku;
+    if (changes.name) v.name = *changes.name;
+    if (changes.price_delta) v.price_delta = *changes.price_delta;
+    if (changes.stock) v.stock = *changes.stock;
+}
+
+void check_stock_covers_reserved(std::int64_t stock, std::int64_t reserved) {
+    if (stock < reserved)
+        throw conflict("stock " + std::to_string(stock) + " is below the " +
+                       std::to_string(reserved) + " units currently reserved.");
 }
 
 void check_variant_price(Cents base_price, Cents price_delta, const std::string &field,

@@ -63,6 +63,34 @@ std::optional<std::int64_t> parse_id_filter(const char *name,
 /// (invalid UTF-8, NUL).
 std::optional<std::string> parse_search(const std::optional<std::string> &value);
 
+/// Parses a price filter (?min_price=, ?max_price=): money with at most two decimals, not
+/// negative; absent or empty -> nullopt. Throws a 400 ClientError naming `name`.
+std::optional<Cents> parse_price_filter(const char *name, const std::optional<std::string> &value);
+
+/// Parses a boolean filter (?in_stock=): "true" or "false"; absent or empty -> nullopt. Throws a
+/// 400 ClientError naming `name` for anything else.
+std::optional<bool> parse_bool_filter(const char *name, const std::optional<std::string> &value);
+
+/// `text` with LIKE's escape character and wildcards (\ % _) preceded by a backslash, so that
+/// in a LIKE pattern it matches only itself.
+std::string escape_like(std::string_view text);
+
+/// The query of GET /api/products/, every parameter validated at once.
+struct ProductQuery {
+    std::optional<std::int64_t> category;
+    /// ?search= through escape_like(); the SQL wraps it in % and lower-cases it, next to the
+    /// lower(column) expressions that the trigram indexes are built on.
+    std::optional<std::string> search_like;
+    std::optional<Cents> min_price;  ///< base_price >= min_price
+    std::optional<Cents> max_price;  ///< base_price <= max_price
+    std::optional<bool> in_stock;    ///< whether some live variant has stock - reserved > 0
+    ProductOrdering ordering = ProductOrdering::ID;
+};
+
+/// Parses ?category=, ?search=, ?ordering=, ?min_price=, ?max_price= and ?in_stock=. Throws one
+/// 400 ClientError listing every bad parameter, and min_price > max_price.
+ProductQuery parse_product_query(const Query &query);
+
 // ---------------------------------------------------------------------------------------------
 // Request bodies
 
@@ -103,6 +131,41 @@ NewStandaloneVariant parse_new_variant(const rapidjson::Value &body);
 /// Validates a PUT /api/variants/{id}/inventory/ body: {"stock": 0..1000000000}.
 std::int64_t parse_inventory(const rapidjson::Value &body);
 
+// ---------------------------------------------------------------------------------------------
+// Updates (PUT and PATCH)
+
+/// PUT replaces every writable field, so each is required; PATCH changes the fields it names.
+/// Other members of the body (id, slug, product_id, variants, ...) are ignored, as DRF ignores
+/// read-only fields.
+enum class UpdateMode { PUT, PATCH };
+
+/// A category update: name, parent_id (slug stays as it was created).
+struct CategoryChanges {
+    std::optional<std::string> name;
+    bool parent_given = false;              ///< the body names parent_id (null included)
+    std::optional<std::int64_t> parent_id;  ///< nullopt with parent_given: becomes a root
+};
+
+struct ProductChanges {
+    std::optional<std::string> name;
+    std::optional<std::string> description;
+    std::optional<std::int64_t> category_id;
+    std::optional<Cents> base_price;
+};
+
+struct VariantChanges {
+    std::optional<std::string> sku;
+    std::optional<std::string> name;
+    std::optional<Cents> price_delta;
+    std::optional<std::int64_t> stock;
+};
+
+/// Validate PUT/PATCH bodies with the limits of the create bodies; throw one 400 ClientError
+/// listing every bad field. PUT of a category needs parent_id present (null for a root).
+CategoryChanges parse_category_changes(const rapidjson::Value &body, UpdateMode mode);
+ProductChanges parse_product_changes(const rapidjson::Value &body, UpdateMode mode);
+VariantChanges parse_variant_changes(const rapidjson::Value &body, UpdateMode mode);
+
 /// Records an error on `field` when base_price + price_delta would be negative.
 void check_variant_price(Cents base_price, Cents price_delta, const std::string &field,
                          FieldErrors &errors);
@@ -139,6 +202,15 @@ struct Product {
     Cents base_price = 0;
     std::vector<Variant> variants;
 };
+
+/// The object after the update: each field the changes name replaced.
+void apply_changes(Category &c, const CategoryChanges &changes);
+void apply_changes(Product &p, const ProductChanges &changes);
+void apply_changes(Variant &v, const VariantChanges &changes);
+
+/// Throws the 409 of a stock below the units reserved for checkouts (inventory PUT, variant
+/// PUT/PATCH); the caller holds the variant's row lock, so `reserved` is current.
+void check_stock_covers_reserved(std::int64_t stock, std::int64_t reserved);
 
 void write_category(JsonWriter &w, const Category &c);
 /// Includes "available" = stock - reserved.

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <utility>
 
 namespace shopd::checkout {
 
@@ -81,33 +82,64 @@ std::string format_utc(std::int64_t epoch_seconds) {
 }
 
 std::string render_reservation(const Reservation &r) {
-    return render_json([&](JsonWriter &w) {
+    return render_json([&](JsonWriter &w) { write_reservation(w, r); });
+}
+
+void write_reservation(JsonWriter &w, const Reservation &r) {
+    w.StartObject();
+    put_key(w, "id");
+    w.Int64(r.id);
+    put_key(w, "status");
+    put_string(w, r.status);
+    put_key(w, "expires_at");
+    put_string(w, format_utc(r.expires_at));
+    put_key(w, "items");
+    w.StartArray();
+    for (const auto &l : r.items) {
         w.StartObject();
-        put_key(w, "id");
-        w.Int64(r.id);
-        put_key(w, "status");
-        put_string(w, r.status);
-        put_key(w, "expires_at");
-        put_string(w, format_utc(r.expires_at));
-        put_key(w, "items");
-        w.StartArray();
-        for (const auto &l : r.items) {
-            w.StartObject();
-            put_key(w, "variant_id");
-            w.Int64(l.variant_id);
-            put_key(w, "quantity");
-            w.Int64(l.quantity);
-            put_key(w, "unit_price");
-            put_money(w, l.unit_price);
-            put_key(w, "line_total");
-            put_money(w, l.line_total());
-            w.EndObject();
-        }
-        w.EndArray();
-        put_key(w, "total");
-        put_money(w, r.total);
+        put_key(w, "variant_id");
+        w.Int64(l.variant_id);
+        put_key(w, "quantity");
+        w.Int64(l.quantity);
+        put_key(w, "unit_price");
+        put_money(w, l.unit_price);
+        put_key(w, "line_total");
+        put_money(w, l.line_total());
         w.EndObject();
-    });
+    }
+    w.EndArray();
+    put_key(w, "total");
+    put_money(w, r.total);
+    w.EndObject();
+}
+
+namespace {
+/// The statuses reservations.status allows (sql/001_schema.sql), in lifecycle order.
+constexpr const char *kStatuses[] = {"ACTIVE", "CONFIRMED", "CANCELLED", "EXPIRED"};
+}  // namespace
+
+ReservationFilter parse_reservation_filter(const Query &query,
+                                           std::optional<std::int64_t> own_customer) {
+    ReservationFilter filter;
+    FieldErrors errors;
+    if (own_customer) {
+        filter.customer = own_customer;
+    } else if (const auto customer = query.get("customer"); customer && !customer->empty()) {
+        filter.customer = parse_id(*customer);
+        if (!filter.customer)
+            errors["customer"].push_back("A valid positive integer id is required.");
+    }
+    if (const auto status = query.get("status"); status && !status->empty()) {
+        for (const char *known : kStatuses)
+            if (*status == known) filter.status = *status;
+        if (!filter.status) {
+            std::string choices;
+            for (const char *known : kStatuses) choices += std::string(" ") + known;
+            errors["status"].push_back("Not a valid choice; expected one of:" + choices + ".");
+        }
+    }
+    if (!errors.empty()) throw validation_failed(std::move(errors));
+    return filter;
 }
 
 }  // namespace shopd::checkout

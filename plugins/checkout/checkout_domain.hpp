@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,22 @@ struct Reservation {
 
 /// {"id","status","expires_at","items":[{"variant_id","quantity","unit_price","line_total"}],"total"}
 std::string render_reservation(const Reservation &r);
+/// Writes one reservation as render_reservation() renders it (a list item has the same shape).
+void write_reservation(JsonWriter &w, const Reservation &r);
+
+/// What GET /api/reservations/ lists: the reservations of `customer` (all when unset) with
+/// `status` (any when unset).
+struct ReservationFilter {
+    std::optional<std::int64_t> customer;
+    std::optional<std::string> status;
+};
+
+/// Reads ?status= (ACTIVE, CONFIRMED, CANCELLED or EXPIRED) and, for the admin (`own_customer`
+/// unset), ?customer=<id>; a bad value is a 400 naming the parameter. A customer's list is
+/// always its own: for a customer ?customer= is ignored, as a DRF view whose get_queryset()
+/// narrows to request.user ignores it. An empty value means no filter (django-filter's rule).
+ReservationFilter parse_reservation_filter(const Query &query,
+                                           std::optional<std::int64_t> own_customer);
 
 /// Whether a release run should fetch another batch: a short batch means nothing is left that
 /// this run can lock (what another copy holds is that copy's to release).

@@ -1,12 +1,15 @@
 // checkout plugin: turns the customer's cart into a reservation (stock held for a TTL) in one
-// transaction, with Idempotency-Key support, and lets the customer read, confirm or cancel it.
+// transaction, with Idempotency-Key support, and lets the customer read, confirm or cancel it;
+// lists reservations (a customer its own, the admin everyone's).
 #include "checkout_domain.hpp"
 #include "release.hpp"
 
 #include "shopd/plugin_def.hpp"
 
+#include <map>
 #include <optional>
 #include <set>
+#include <utility>
 
 namespace shopd::checkout {
 namespace {
@@ -243,6 +246,88 @@ void get_reservation(const Ctx &ctx) {
     ctx.reply(200, render_reservation(r));
 }
 
+// GET /api/reservations/: one page, newest first. Each filter combination has its own statement
+// (a NULL-able "$1 IS NULL OR ..." parameter would leave a generic plan unable to use the
+// indexes of sql/006: reservations (customer_id, id DESC) and (status, id DESC)). The count of
+// every matching row ends each row: an uncorrelated subquery, computed once, so count and page
+// come in one statement while the page scan still stops after LIMIT rows. The subquery's alias
+// r shadows the outer one, so one WHERE text serves both.
+#define CHECKOUT_RESERVATION_PAGE(WHERE, LIMIT, OFFSET)                                 \
+    "SELECT r.id, r.status, floor(extract(epoch FROM r.expires_at))::bigint, r.total, " \
+    "(SELECT count(*) FROM reservations r " WHERE ") FROM reservations r " WHERE        \
+    " ORDER BY r.id DESC LIMIT " LIMIT " OFFSET " OFFSET
+
+const Statement kPageAll{"checkout.reservation_page", CHECKOUT_RESERVATION_PAGE("", "$1", "$2")};
+const Statement kPageOfCustomer{"checkout.reservation_page_customer",
+                                CHECKOUT_RESERVATION_PAGE("WHERE r.customer_id = $1", "$2", "$3")};
+const Statement kPageWithStatus{"checkout.reservation_page_status",
+                                CHECKOUT_RESERVATION_PAGE("WHERE r.status = $1", "$2", "$3")};
+const Statement kPageOfCustomerWithStatus{
+    "checkout.reservation_page_customer_status",
+    CHECKOUT_RESERVATION_PAGE("WHERE r.customer_id = $1 AND r.status = $2", "$3", "$4")};
+// The items of every reservation on the page at once (no query per reservation).
+const Statement kItemsOfReservations{
+    "checkout.items_of_reservations",
+    "SELECT reservation_id, variant_id, quantity, unit_price FROM reservation_items "
+    "WHERE reservation_id = ANY($1::bigint[]) ORDER BY reservation_id, id"};
+
+/// The page of reservations `filter` selects, one a row: id, status, expires_at, total, count.
+pqxx::result reservation_page(pqxx::transaction_base &tx, const ReservationFilter &filter,
+                              const PageRequest &page) {
+    const auto &[customer, status] = filter;
+    if (customer && status)
+        return exec(tx, kPageOfCustomerWithStatus, *customer, *status, page.page_size,
+                    page.offset());
+    if (customer) return exec(tx, kPageOfCustomer, *customer, page.page_size, page.offset());
+    if (status) return exec(tx, kPageWithStatus, *status, page.page_size, page.offset());
+    return exec(tx, kPageAll, page.page_size, page.offset());
+}
+
+/// The reservations of a page's rows, with their items (a second statement for all of them).
+std::vector<Reservation> reservations_of(pqxx::transaction_base &tx, const pqxx::result &rows) {
+    std::vector<Reservation> out;
+    std::map<std::int64_t, std::size_t> index;
+    Ids ids;
+    for (const auto &row : rows) {
+        Reservation r;
+        r.id = row[0].as<std::int64_t>();
+        r.status = row[1].c_str();
+        r.expires_at = row[2].as<std::int64_t>();
+        r.total = money_column(row[3]);
+        index[r.id] = out.size();
+        ids.push_back(r.id);
+        out.push_back(std::move(r));
+    }
+    if (ids.empty()) return out;
+    for (const auto &row : exec(tx, kItemsOfReservations, pg_array(ids)))
+        out[index.at(row[0].as<std::int64_t>())].items.push_back(
+            {row[1].as<std::int64_t>(), row[2].as<std::int64_t>(), money_column(row[3])});
+    return out;
+}
+
+/// The count column that ends every page row; 0 for no rows (then only page 1 exists).
+std::int64_t count_of(const pqxx::result &rows) {
+    return rows.empty() ? 0 : rows[0][rows.columns() - 1].as<std::int64_t>();
+}
+
+/// GET /api/reservations/ — the admin sees every customer's (?customer= narrows), a customer
+/// its own; both may filter by ?status=.
+void list_reservations(const Ctx &ctx) {
+    // Statements run one by one, each atomic: items never change once written, so a separate
+    // statement for them cannot disagree with the page, and BEGIN/COMMIT would only add round
+    // trips to a read.
+    pqxx::nontransaction tx(ctx.db());
+    std::optional<std::int64_t> own;
+    if (ctx.raw().is_admin == 0) own = ctx.require_customer(tx).id;  // 401 before any 400
+    const auto query = ctx.query();
+    const ReservationFilter filter = parse_reservation_filter(query, own);
+    const PageRequest page = parse_page_request(query);
+    const auto rows = reservation_page(tx, filter, page);
+    const auto reservations = reservations_of(tx, rows);
+    tx.commit();
+    reply_page(ctx, page, count_of(rows), reservations, write_reservation);
+}
+
 // The reservation row first, then its variant rows: the same order as the release job.
 const Statement kLockReservation{
     "checkout.lock_reservation",
@@ -297,6 +382,7 @@ void cancel(const Ctx &ctx) { finish(ctx, "CANCELLED", return_reserved); }
 const PluginDef kPlugin{"checkout",
                         "1.0.0",
                         {{"POST", "/api/cart/checkout/", checkout},
+                         {"GET", "/api/reservations/", list_reservations},
                          {"GET", "/api/reservations/{id}/", get_reservation},
                          {"POST", "/api/reservations/{id}/confirm/", confirm},
                          {"POST", "/api/reservations/{id}/cancel/", cancel}},

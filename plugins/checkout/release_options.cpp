@@ -4,26 +4,46 @@
 #include <boost/program_options.hpp>
 
 #include <sstream>
+#include <utility>
 
 namespace po = boost::program_options;
 
 namespace shopd::checkout {
 
+namespace {
+/// The outcome "exit 2 with `message`".
+ParsedOptions usage_error(std::string message) {
+    ParsedOptions out;
+    out.exit_code = 2;
+    out.message = "reservation-release: " + std::move(message);
+    return out;
+}
+}  // namespace
+
 ParsedOptions parse_release_options(int argc, const char *const *argv, const char *env_db) {
     ParsedOptions out;
     std::string db = env_db ? env_db : "";
-    // Parsed as a signed number so "-5" is rejected by the range check, not wrapped around.
+    // Parsed as signed numbers so "-5" is rejected by the range checks, not wrapped around.
     long long batch_size = static_cast<long long>(kDefaultBatchSize);
+    long long cart_ttl = kDefaultCartTtl;
+    long long idempotency_ttl = kDefaultIdempotencyTtl;
     po::options_description desc(
         "Usage: reservation-release [options]\n"
         "Marks ACTIVE reservations past expires_at as EXPIRED, gives their quantities back and\n"
-        "writes one expiry_log row each. Safe next to checkouts and other copies.\nOptions");
+        "writes one expiry_log row each; then deletes carts (with their lines) untouched for\n"
+        "--cart-ttl seconds and Idempotency-Keys older than --idempotency-ttl seconds.\n"
+        "Prints `released N reservations`, `purged N carts`, `purged N idempotency keys`.\n"
+        "Safe next to running requests and other copies (rows in use are skipped).\nOptions");
     desc.add_options()("help", "show this help and exit")(
         "db", po::value(&db), "database URL (default: $SHOPD_DATABASE_URL)")(
         "batch-size", po::value(&batch_size)->default_value(batch_size),
-        "reservations released per transaction (1..100000)")(
+        "rows released or purged per transaction (1..100000)")(
+        "cart-ttl", po::value(&cart_ttl)->default_value(cart_ttl),
+        "purge carts whose updated_at is older than this many seconds (0 = never)")(
+        "idempotency-ttl", po::value(&idempotency_ttl)->default_value(idempotency_ttl),
+        "purge Idempotency-Keys older than this many seconds (0 = never)")(
         "dry-run", po::bool_switch(&out.options.dry_run),
-        "count what would be released; change nothing");
+        "count what would be released and purged; change nothing");
     std::ostringstream usage;
     usage << desc;
     try {
@@ -41,24 +61,21 @@ ParsedOptions parse_release_options(int argc, const char *const *argv, const cha
         }
         po::notify(vm);
     } catch (const po::error &e) {
-        out.exit_code = 2;
-        out.message = std::string("reservation-release: ") + e.what() + "\n" + usage.str();
-        return out;
+        return usage_error(e.what() + std::string("\n") + usage.str());
     }
-    if (batch_size < 1 || batch_size > static_cast<long long>(kMaxBatchSize)) {
-        out.exit_code = 2;
-        out.message = "reservation-release: --batch-size must be between 1 and " +
-                      std::to_string(kMaxBatchSize);
-        return out;
-    }
-    if (db.empty()) {
-        out.exit_code = 2;
-        out.message = "reservation-release: no database: pass --db or set SHOPD_DATABASE_URL";
-        return out;
-    }
+    if (batch_size < 1 || batch_size > static_cast<long long>(kMaxBatchSize))
+        return usage_error("--batch-size must be between 1 and " + std::to_string(kMaxBatchSize));
+    for (const auto &[flag, ttl] :
+         {std::pair{"--cart-ttl", cart_ttl}, std::pair{"--idempotency-ttl", idempotency_ttl}})
+        if (ttl < 0 || ttl > kMaxTtl)
+            return usage_error(std::string(flag) + " must be between 0 (never) and " +
+                               std::to_string(kMaxTtl) + " seconds");
+    if (db.empty()) return usage_error("no database: pass --db or set SHOPD_DATABASE_URL");
     out.run = true;
     out.options.db = db;
     out.options.batch_size = static_cast<std::size_t>(batch_size);
+    out.options.cart_ttl = cart_ttl;
+    out.options.idempotency_ttl = idempotency_ttl;
     return out;
 }
 

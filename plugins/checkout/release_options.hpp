@@ -2,17 +2,26 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace shopd::checkout {
 
 constexpr std::size_t kDefaultBatchSize = 500;
 constexpr std::size_t kMaxBatchSize = 100000;
+/// A week: the original design's periodic task deleted carts abandoned this long.
+constexpr std::int64_t kDefaultCartTtl = 7LL * 24 * 3600;
+/// A day, as long as Stripe keeps an Idempotency-Key: a retry later than that is a new request.
+constexpr std::int64_t kDefaultIdempotencyTtl = 24LL * 3600;
+/// Ten years: a larger TTL is surely a typo (0 already means "never").
+constexpr std::int64_t kMaxTtl = 10LL * 365 * 24 * 3600;
 
 struct ReleaseOptions {
-    std::string db;                              ///< libpq connection string / URL
-    std::size_t batch_size = kDefaultBatchSize;  ///< reservations per transaction
-    bool dry_run = false;                        ///< count only, change nothing
+    std::string db;                                         ///< libpq connection string / URL
+    std::size_t batch_size = kDefaultBatchSize;             ///< rows per transaction
+    std::int64_t cart_ttl = kDefaultCartTtl;                ///< seconds; 0 = never purge carts
+    std::int64_t idempotency_ttl = kDefaultIdempotencyTtl;  ///< seconds; 0 = never purge keys
+    bool dry_run = false;                                   ///< count only, change nothing
 };
 
 /// The outcome of parsing: run with `options`, or exit with `exit_code` after printing `message`

@@ -1,43 +1,81 @@
-// reservation-release: releases expired reservations in batches, one transaction each (run by
-// systemd/reservation-release.timer). Exit 0 done, 1 database error, 2 bad flags.
+// reservation-release: releases expired reservations, then purges abandoned carts and old
+// Idempotency-Keys, in batches of one transaction each (run by systemd/reservation-release.timer).
+// Exit 0 done, 1 database error, 2 bad flags.
 #include "checkout_domain.hpp"
+#include "purge.hpp"
 #include "release.hpp"
 #include "release_options.hpp"
 
 #include <pqxx/pqxx>
 
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 
 namespace shopd::checkout {
 namespace {
 
 /// Releases one batch in its own transaction; returns how many it released.
-std::size_t release_batch(pqxx::connection &conn, std::size_t batch_size) {
-    pqxx::work tx(conn);
+std::size_t release_batch(pqxx::work &tx, std::size_t batch_size) {
     const Ids batch = lock_expired_batch(tx, batch_size);
     lock_variants_of(tx, batch);
-    const std::size_t released = release_locked(tx, batch, kReleasedByJob);
-    tx.commit();
-    return released;
+    return release_locked(tx, batch, kReleasedByJob);
+}
+
+/// Runs `batch` (which handles at most `batch_size` rows) in one transaction after another until
+/// one comes back short; returns the total. A batch locks at most batch_size rows and is
+/// committed before the next, so long runs neither hold many locks nor lose finished work to a
+/// later failure.
+std::size_t in_batches(pqxx::connection &conn, std::size_t batch_size,
+                       const std::function<std::size_t(pqxx::work &)> &batch) {
+    std::size_t total = 0;
+    for (;;) {
+        pqxx::work tx(conn);
+        const std::size_t done = batch(tx);
+        tx.commit();
+        total += done;
+        if (!more_batches(done, batch_size)) return total;
+    }
+}
+
+/// --dry-run: what a run would do now, changing nothing.
+void count_only(pqxx::connection &conn, const ReleaseOptions &options) {
+    pqxx::read_transaction tx(conn);
+    std::cout << "would release " << count_expired(tx) << " reservations" << std::endl;
+    std::cout << "would purge "
+              << (options.cart_ttl > 0 ? count_stale_carts(tx, options.cart_ttl) : 0) << " carts"
+              << std::endl;
+    std::cout << "would purge "
+              << (options.idempotency_ttl > 0 ? count_old_keys(tx, options.idempotency_ttl) : 0)
+              << " idempotency keys" << std::endl;
 }
 
 int run(const ReleaseOptions &options) {
     pqxx::connection conn(options.db);
     if (options.dry_run) {
-        pqxx::read_transaction tx(conn);
-        std::cout << "would release " << count_expired(tx) << " reservations" << std::endl;
+        count_only(conn, options);
         return 0;
     }
-    std::size_t total = 0;
-    // A batch locks at most batch_size rows and is committed before the next, so long runs
-    // neither hold many locks nor lose finished work to a later failure.
-    for (;;) {
-        const std::size_t released = release_batch(conn, options.batch_size);
-        total += released;
-        if (!more_batches(released, options.batch_size)) break;
-    }
-    std::cout << "released " << total << " reservations" << std::endl;
+    const std::size_t n = options.batch_size;
+    const std::size_t released =
+        in_batches(conn, n, [n](pqxx::work &tx) { return release_batch(tx, n); });
+    std::cout << "released " << released << " reservations" << std::endl;
+    // A TTL of 0 turns a purge off; the line is printed all the same, so logs read alike.
+    const std::int64_t cart_ttl = options.cart_ttl;
+    const std::size_t carts = cart_ttl > 0
+                                  ? in_batches(conn, n,
+                                               [n, cart_ttl](pqxx::work &tx) {
+                                                   return purge_stale_carts(tx, cart_ttl, n);
+                                               })
+                                  : 0;
+    std::cout << "purged " << carts << " carts" << std::endl;
+    const std::int64_t key_ttl = options.idempotency_ttl;
+    const std::size_t keys =
+        key_ttl > 0
+            ? in_batches(conn, n,
+                         [n, key_ttl](pqxx::work &tx) { return purge_old_keys(tx, key_ttl, n); })
+            : 0;
+    std::cout << "purged " << keys << " idempotency keys" << std::endl;
     return 0;
 }
 

@@ -22,6 +22,8 @@ class HostITest : public CppUnit::TestFixture {
     CPPUNIT_TEST(metricsExposition);
     CPPUNIT_TEST(pluginListNeedsAdmin);
     CPPUNIT_TEST(pluginListShowsLoadedPlugins);
+    CPPUNIT_TEST(conditionalGetAnswers304UntilTheCatalogChanges);
+    CPPUNIT_TEST(corsPreflightAndHeadersForAllowedOriginsOnly);
     CPPUNIT_TEST(databaseOutageGives503ThenRecovers);
     CPPUNIT_TEST_SUITE_END();
 
@@ -78,7 +80,7 @@ public:
 
     void wrongMethodIs405WithAllow() {
         Http http;
-        const auto r = http.get("/api/customers/");
+        const auto r = http.get("/api/cart/checkout/");
         assert_problem(r, 405, "GET on a POST-only route");
         CPPUNIT_ASSERT(contains(r.header("Allow"), "POST"));
         assert_problem(http.post("/healthz/", "{}"), 405, "POST /healthz");
@@ -130,6 +132,72 @@ public:
             customers |= std::string(p["name"].GetString()) == "customers";
         }
         CPPUNIT_ASSERT(customers);
+    }
+
+    void conditionalGetAnswers304UntilTheCatalogChanges() {
+        Http http;
+        const auto first = http.get("/api/categories/?page_size=100");
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(first.describe(), 200L, first.status);
+        const std::string tag = first.header("ETag");
+        CPPUNIT_ASSERT_MESSAGE("strong ETag", tag.size() > 2 && tag.front() == '"');
+        const Headers cached{{"If-None-Match", tag}};
+        const auto again = http.request("GET", "/api/categories/?page_size=100", "", "", cached);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(again.describe(), 304L, again.status);
+        CPPUNIT_ASSERT(again.body.empty());
+        CPPUNIT_ASSERT_EQUAL(tag, again.header("ETag"));
+        CPPUNIT_ASSERT(!again.header("X-Request-Id").empty());
+        // Another representation: the tag no longer matches, the full body comes back.
+        const std::string body = "{\"name\":\"" + unique("etag") + "\"}";
+        CPPUNIT_ASSERT_EQUAL(201L, http.post("/api/categories/", body, admin_token()).status);
+        const auto changed = http.request("GET", "/api/categories/?page_size=100", "", "", cached);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(changed.describe(), 200L, changed.status);
+        CPPUNIT_ASSERT(changed.header("ETag") != tag);
+        // Errors carry no tag, and a tag never turns them into 304.
+        const auto missing =
+            http.request("GET", "/api/products/999999999/", "", "", {{"If-None-Match", "*"}});
+        CPPUNIT_ASSERT_EQUAL(404L, missing.status);
+        CPPUNIT_ASSERT(missing.header("ETag").empty());
+    }
+
+    void corsPreflightAndHeadersForAllowedOriginsOnly() {
+        const std::string allowed =
+            env("SHOPD_CORS_ORIGINS").substr(0, env("SHOPD_CORS_ORIGINS").find(','));
+        CPPUNIT_ASSERT_MESSAGE("the test stack allows an origin", !allowed.empty());
+        Http http;
+        const auto preflight =
+            http.request("OPTIONS", "/api/cart/items/", "", "",
+                         {{"Origin", allowed},
+                          {"Access-Control-Request-Method", "POST"},
+                          {"Access-Control-Request-Headers", "authorization, content-type"}});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(preflight.describe(), 204L, preflight.status);
+        CPPUNIT_ASSERT_EQUAL(allowed, preflight.header("Access-Control-Allow-Origin"));
+        CPPUNIT_ASSERT(contains(preflight.header("Access-Control-Allow-Methods"), "POST"));
+        for (const char *h : {"Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"})
+            CPPUNIT_ASSERT_MESSAGE(h,
+                                   contains(preflight.header("Access-Control-Allow-Headers"), h));
+        CPPUNIT_ASSERT(!preflight.header("Access-Control-Max-Age").empty());
+
+        const auto get = http.request("GET", "/api/products/", "", "", {{"Origin", allowed}});
+        CPPUNIT_ASSERT_EQUAL(200L, get.status);
+        CPPUNIT_ASSERT_EQUAL(allowed, get.header("Access-Control-Allow-Origin"));
+        CPPUNIT_ASSERT(contains(get.header("Vary"), "Origin"));
+        for (const char *h : {"X-Request-Id", "Retry-After", "Idempotent-Replayed", "ETag"})
+            CPPUNIT_ASSERT_MESSAGE(h, contains(get.header("Access-Control-Expose-Headers"), h));
+        // Errors to an allowed origin are readable too (a front end must see the problem).
+        const auto problem = http.request("GET", "/api/cart/", "", "", {{"Origin", allowed}});
+        CPPUNIT_ASSERT_EQUAL(401L, problem.status);
+        CPPUNIT_ASSERT_EQUAL(allowed, problem.header("Access-Control-Allow-Origin"));
+
+        const std::string stranger = "http://stranger.example";
+        const auto denied =
+            http.request("OPTIONS", "/api/cart/items/", "", "",
+                         {{"Origin", stranger}, {"Access-Control-Request-Method", "POST"}});
+        CPPUNIT_ASSERT(denied.header("Access-Control-Allow-Origin").empty());
+        CPPUNIT_ASSERT(denied.status != 204);
+        const auto plain = http.request("GET", "/api/products/", "", "", {{"Origin", stranger}});
+        CPPUNIT_ASSERT_EQUAL(200L, plain.status);
+        CPPUNIT_ASSERT(plain.header("Access-Control-Allow-Origin").empty());
+        CPPUNIT_ASSERT(plain.header("Access-Control-Expose-Headers").empty());
     }
 
     void databaseOutageGives503ThenRecovers() {

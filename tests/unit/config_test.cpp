@@ -27,7 +27,7 @@ public:
     void setUp() override {
         for (const char *name :
              {"SHOPD_PLUGINS", "SHOPD_WORKERS", "SHOPD_DATABASE_URL", "SHOPD_ADMIN_TOKEN",
-              "SHOPD_LISTEN", "SHOPD_PLUGIN_DIR", "SHOPD_RESERVATION_TTL"})
+              "SHOPD_LISTEN", "SHOPD_PLUGIN_DIR", "SHOPD_RESERVATION_TTL", "SHOPD_CORS_ORIGINS"})
             unsetenv(name);
     }
 

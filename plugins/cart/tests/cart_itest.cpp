@@ -23,6 +23,16 @@ std::string new_customer(Http &http, const std::string &tier) {
     return r.json()["token"].GetString();
 }
 
+/// A fresh customer's id and token.
+std::pair<long long, std::string> new_customer_with_id(Http &http, const std::string &tier) {
+    const auto r =
+        http.post("/api/customers/",
+                  "{\"name\":\"" + unique("cust") + "\",\"tier\":\"" + tier + "\"}", admin_token());
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 201L, r.status);
+    const auto d = r.json();
+    return {d["id"].GetInt64(), d["token"].GetString()};
+}
+
 struct Product {
     long long id = 0;
     std::vector<long long> variants;
@@ -72,6 +82,7 @@ class CartITest : public CppUnit::TestFixture {
     CPPUNIT_TEST(otherCustomersItemIs404);
     CPPUNIT_TEST(concurrentAddsMergeIntoOneLine);
     CPPUNIT_TEST(priceServiceConflictPassesThrough);
+    CPPUNIT_TEST(customerRuleInLineSnapshot);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -280,6 +291,53 @@ public:
         assert_problem(r, 409, "price service timed out on a lock");
         CPPUNIT_ASSERT_MESSAGE(r.describe(), !r.header("Retry-After").empty());
         CPPUNIT_ASSERT_EQUAL(0u, http.get("/api/cart/", token).json()["items"].Size());
+    }
+
+    void customerRuleInLineSnapshot() {
+        Http http;
+        const auto [customer_id, token] = new_customer_with_id(http, "GOLD");
+        const auto other = new_customer(http, "GOLD");
+        const auto p = new_product(http, {{"50.00", 100}});
+        // The customer's own rule (5 %), deleted again whatever happens: other tests see only the
+        // default rules.
+        const auto rule =
+            http.post("/api/pricing/rules/",
+                      "{\"kind\":\"CUSTOMER\",\"customer_id\":" + std::to_string(customer_id) +
+                          ",\"percent_off\":\"5\"}",
+                      admin_token());
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(rule.describe(), 201L, rule.status);
+        const auto rule_path =
+            "/api/pricing/rules/" + std::to_string(rule.json()["id"].GetInt64()) + "/";
+        struct Cleanup {
+            std::string path;
+            ~Cleanup() {
+                try {
+                    Http h;
+                    h.del(path, admin_token());
+                } catch (...) {}
+            }
+        } cleanup{rule_path};
+        // The seed example, then the customer's step: 420.75 - 5 % = 399.7125 -> 399.71.
+        auto r = http.post("/api/cart/items/", add_body(p.variants[0], 10), token);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 201L, r.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("399.71"), str(r.json()["unit_price"]));
+        CPPUNIT_ASSERT_EQUAL(std::string("3997.10"), str(r.json()["line_total"]));
+        // Another customer of the same tier: the seed example, exact.
+        r = http.post("/api/cart/items/", add_body(p.variants[0], 10), other);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 201L, r.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("420.75"), str(r.json()["unit_price"]));
+        // A PATCH re-snapshots with the rule too: 467.50 - 5 % = 444.125 -> 444.13.
+        const auto id =
+            std::to_string(http.get("/api/cart/", token).json()["items"][0]["id"].GetInt64());
+        r = http.patch("/api/cart/items/" + id + "/", "{\"quantity\":2}", token);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 200L, r.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("444.13"), str(r.json()["unit_price"]));
+        // Once the rule is gone, the snapshot stays; a new snapshot is the seed price again.
+        CPPUNIT_ASSERT_EQUAL(204L, http.del(rule_path, admin_token()).status);
+        CPPUNIT_ASSERT_EQUAL(std::string("444.13"),
+                             str(http.get("/api/cart/", token).json()["items"][0]["unit_price"]));
+        r = http.patch("/api/cart/items/" + id + "/", "{\"quantity\":10}", token);
+        CPPUNIT_ASSERT_EQUAL(std::string("420.75"), str(r.json()["unit_price"]));
     }
 };
 

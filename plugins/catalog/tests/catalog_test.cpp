@@ -41,6 +41,16 @@ NewStandaloneVariant variant(const std::string &json) {
     return parse_new_variant(parse_json_object(json));
 }
 std::int64_t inventory(const std::string &json) { return parse_inventory(parse_json_object(json)); }
+CategoryChanges category_changes(const std::string &json, UpdateMode mode) {
+    return parse_category_changes(parse_json_object(json), mode);
+}
+ProductChanges product_changes(const std::string &json, UpdateMode mode) {
+    return parse_product_changes(parse_json_object(json), mode);
+}
+VariantChanges variant_changes(const std::string &json, UpdateMode mode) {
+    return parse_variant_changes(parse_json_object(json), mode);
+}
+ProductQuery product_query(const std::string &raw) { return parse_product_query(Query(raw)); }
 
 std::string repeat(const std::string &s, std::size_t n) {
     std::string out;
@@ -67,6 +77,12 @@ class CatalogTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(unknownOrderingIs400);
     CPPUNIT_TEST(idFilters);
     CPPUNIT_TEST(searchParameter);
+    CPPUNIT_TEST(escapeLikeMakesWildcardsLiteral);
+    CPPUNIT_TEST(priceFilters);
+    CPPUNIT_TEST(boolFilter);
+    CPPUNIT_TEST(productQueryReadsEveryParameter);
+    CPPUNIT_TEST(productQueryReportsEveryBadParameter);
+    CPPUNIT_TEST(productQueryMinAboveMax);
     CPPUNIT_TEST(categoryBody);
     CPPUNIT_TEST(categoryNameLimitsCountCharacters);
     CPPUNIT_TEST(categoryNameMayBeANumber);
@@ -85,6 +101,17 @@ class CatalogTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(standaloneVariantErrors);
     CPPUNIT_TEST(inventoryBody);
     CPPUNIT_TEST(checkVariantPrice);
+    CPPUNIT_TEST(categoryPutNeedsEveryField);
+    CPPUNIT_TEST(categoryPatchParent);
+    CPPUNIT_TEST(categoryChangesErrors);
+    CPPUNIT_TEST(productPutNeedsEveryField);
+    CPPUNIT_TEST(productPatchTakesAnySubset);
+    CPPUNIT_TEST(productChangesErrors);
+    CPPUNIT_TEST(variantPutNeedsEveryField);
+    CPPUNIT_TEST(variantPatchTakesAnySubset);
+    CPPUNIT_TEST(variantChangesErrors);
+    CPPUNIT_TEST(applyChangesReplacesNamedFieldsOnly);
+    CPPUNIT_TEST(stockMustCoverReserved);
     CPPUNIT_TEST(rendersCategory);
     CPPUNIT_TEST(rendersProductWithVariants);
     CPPUNIT_TEST(rendersPageEnvelope);
@@ -165,6 +192,78 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("50%_off\\"), *parse_search(std::string("50%_off\\")));
         expect_field_errors([] { parse_search(std::string("\xff")); }, {"search"}, "invalid UTF-8");
         expect_field_errors([] { parse_search(std::string("a\0b", 3)); }, {"search"}, "NUL");
+    }
+
+    void escapeLikeMakesWildcardsLiteral() {
+        CPPUNIT_ASSERT_EQUAL(std::string("plain text"), escape_like("plain text"));
+        CPPUNIT_ASSERT_EQUAL(std::string("100\\%"), escape_like("100%"));
+        CPPUNIT_ASSERT_EQUAL(std::string("under\\_score"), escape_like("under_score"));
+        CPPUNIT_ASSERT_EQUAL(std::string("back\\\\slash"), escape_like("back\\slash"));
+        CPPUNIT_ASSERT_EQUAL(std::string("\\%\\_\\\\"), escape_like("%_\\"));
+        CPPUNIT_ASSERT_EQUAL(std::string(), escape_like(""));
+        // Multi-byte characters pass through untouched.
+        CPPUNIT_ASSERT_EQUAL(std::string("caf\xc3\xa9"), escape_like("caf\xc3\xa9"));
+    }
+
+    void priceFilters() {
+        CPPUNIT_ASSERT(!parse_price_filter("min_price", std::nullopt));
+        CPPUNIT_ASSERT(!parse_price_filter("min_price", std::string()));
+        CPPUNIT_ASSERT_EQUAL(Cents(1000), *parse_price_filter("min_price", std::string("10")));
+        CPPUNIT_ASSERT_EQUAL(Cents(1050), *parse_price_filter("min_price", std::string("10.5")));
+        CPPUNIT_ASSERT_EQUAL(Cents(0), *parse_price_filter("max_price", std::string("0.00")));
+        CPPUNIT_ASSERT_EQUAL(Cents(999999999999),
+                             *parse_price_filter("max_price", std::string("9999999999.99")));
+        for (const char *bad :
+             {"abc", "1.005", "-1", "-0.01", "1e3", " 1", "10000000000.00", "1,5"})
+            expect_field_errors([&] { parse_price_filter("max_price", std::string(bad)); },
+                                {"max_price"}, bad);
+    }
+
+    void boolFilter() {
+        CPPUNIT_ASSERT(!parse_bool_filter("in_stock", std::nullopt));
+        CPPUNIT_ASSERT(!parse_bool_filter("in_stock", std::string()));
+        CPPUNIT_ASSERT_EQUAL(true, *parse_bool_filter("in_stock", std::string("true")));
+        CPPUNIT_ASSERT_EQUAL(false, *parse_bool_filter("in_stock", std::string("false")));
+        for (const char *bad : {"1", "0", "yes", "TRUE", "True", "false ", "t"})
+            expect_field_errors([&] { parse_bool_filter("in_stock", std::string(bad)); },
+                                {"in_stock"}, bad);
+    }
+
+    void productQueryReadsEveryParameter() {
+        auto q = product_query("");
+        CPPUNIT_ASSERT(!q.category && !q.search_like && !q.min_price && !q.max_price &&
+                       !q.in_stock);
+        CPPUNIT_ASSERT(ProductOrdering::ID == q.ordering);
+        q = product_query(
+            "category=4&search=50%25_off&ordering=-name&min_price=1.5&max_price=20&in_stock=false");
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(4), *q.category);
+        CPPUNIT_ASSERT_EQUAL(std::string("50\\%\\_off"), *q.search_like);
+        CPPUNIT_ASSERT(ProductOrdering::NAME_DESC == q.ordering);
+        CPPUNIT_ASSERT_EQUAL(Cents(150), *q.min_price);
+        CPPUNIT_ASSERT_EQUAL(Cents(2000), *q.max_price);
+        CPPUNIT_ASSERT_EQUAL(false, *q.in_stock);
+        // Equal bounds are fine (both inclusive); empty values mean no filter.
+        q = product_query("min_price=5&max_price=5.00&in_stock=&search=&category=");
+        CPPUNIT_ASSERT_EQUAL(Cents(500), *q.min_price);
+        CPPUNIT_ASSERT(!q.in_stock && !q.search_like && !q.category);
+    }
+
+    void productQueryReportsEveryBadParameter() {
+        expect_field_errors(
+            [] {
+                product_query(
+                    "category=x&search=%FF&ordering=price&min_price=a&max_price=-1&in_stock=1");
+            },
+            {"category", "search", "ordering", "min_price", "max_price", "in_stock"},
+            "every parameter wrong");
+    }
+
+    void productQueryMinAboveMax() {
+        expect_field_errors([] { product_query("min_price=10.01&max_price=10"); }, {"min_price"},
+                            "min above max");
+        // A bad bound is reported as such, not compared.
+        expect_field_errors([] { product_query("min_price=x&max_price=10"); }, {"min_price"},
+                            "bad min");
     }
 
     void categoryBody() {
@@ -413,6 +512,183 @@ public:
         CPPUNIT_ASSERT(errors.empty());
         check_variant_price(1000, -1001, "variants[3].price_delta", errors);
         CPPUNIT_ASSERT_EQUAL(std::size_t(1), errors.count("variants[3].price_delta"));
+    }
+
+    void categoryPutNeedsEveryField() {
+        auto c = category_changes("{\"name\":\"Shoes\",\"parent_id\":3}", UpdateMode::PUT);
+        CPPUNIT_ASSERT_EQUAL(std::string("Shoes"), *c.name);
+        CPPUNIT_ASSERT(c.parent_given);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(3), *c.parent_id);
+        c = category_changes("{\"name\":\"Shoes\",\"parent_id\":null}", UpdateMode::PUT);
+        CPPUNIT_ASSERT(c.parent_given && !c.parent_id);  // a root
+        expect_field_errors([] { category_changes("{}", UpdateMode::PUT); }, {"name", "parent_id"},
+                            "empty PUT");
+        expect_field_errors([] { category_changes("{\"name\":\"x\"}", UpdateMode::PUT); },
+                            {"parent_id"}, "PUT without parent_id");
+        // The slug is read-only: ignored, as DRF ignores read-only fields.
+        c = category_changes("{\"name\":\"x\",\"parent_id\":null,\"slug\":\"y\",\"id\":9}",
+                             UpdateMode::PUT);
+        CPPUNIT_ASSERT_EQUAL(std::string("x"), *c.name);
+    }
+
+    void categoryPatchParent() {
+        auto c = category_changes("{}", UpdateMode::PATCH);
+        CPPUNIT_ASSERT(!c.name && !c.parent_given);
+        c = category_changes("{\"parent_id\":null}", UpdateMode::PATCH);
+        CPPUNIT_ASSERT(!c.name && c.parent_given && !c.parent_id);
+        c = category_changes("{\"parent_id\":\"12\"}", UpdateMode::PATCH);
+        CPPUNIT_ASSERT(c.parent_given);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(12), *c.parent_id);
+        c = category_changes("{\"name\":\"Boots\"}", UpdateMode::PATCH);
+        CPPUNIT_ASSERT_EQUAL(std::string("Boots"), *c.name);
+        CPPUNIT_ASSERT(!c.parent_given);
+    }
+
+    void categoryChangesErrors() {
+        for (const auto mode : {UpdateMode::PUT, UpdateMode::PATCH}) {
+            expect_field_errors([&] { category_changes("{\"name\":\" \",\"parent_id\":0}", mode); },
+                                {"name", "parent_id"}, "blank name, parent 0");
+            expect_field_errors(
+                [&] { category_changes("{\"name\":null,\"parent_id\":\"x\"}", mode); },
+                {"name", "parent_id"}, "null name, parent x");
+            expect_field_errors(
+                [&] {
+                    category_changes("{\"name\":\"" + repeat("a", 201) + "\",\"parent_id\":1}",
+                                     mode);
+                },
+                {"name"}, "201 chars");
+        }
+    }
+
+    void productPutNeedsEveryField() {
+        const auto p = product_changes(
+            "{\"name\":\"Desk\",\"description\":\"\",\"category_id\":2,\"base_price\":\"9.99\"}",
+            UpdateMode::PUT);
+        CPPUNIT_ASSERT_EQUAL(std::string("Desk"), *p.name);
+        CPPUNIT_ASSERT_EQUAL(std::string(), *p.description);  // blank is a value
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(2), *p.category_id);
+        CPPUNIT_ASSERT_EQUAL(Cents(999), *p.base_price);
+        expect_field_errors([] { product_changes("{}", UpdateMode::PUT); },
+                            {"name", "description", "category_id", "base_price"}, "empty PUT");
+        expect_field_errors(
+            [] {
+                product_changes("{\"name\":\"Desk\",\"category_id\":2,\"base_price\":1}",
+                                UpdateMode::PUT);
+            },
+            {"description"}, "PUT without description");
+    }
+
+    void productPatchTakesAnySubset() {
+        auto p = product_changes("{}", UpdateMode::PATCH);
+        CPPUNIT_ASSERT(!p.name && !p.description && !p.category_id && !p.base_price);
+        p = product_changes("{\"base_price\":12.5,\"variants\":[],\"id\":3}", UpdateMode::PATCH);
+        CPPUNIT_ASSERT(!p.name && !p.description && !p.category_id);
+        CPPUNIT_ASSERT_EQUAL(Cents(1250), *p.base_price);
+    }
+
+    void productChangesErrors() {
+        expect_field_errors(
+            [] {
+                product_changes(
+                    "{\"name\":null,\"description\":null,\"category_id\":null,\"base_price\":null}",
+                    UpdateMode::PATCH);
+            },
+            {"name", "description", "category_id", "base_price"}, "nulls in PATCH");
+        expect_field_errors(
+            [] {
+                product_changes(
+                    "{\"name\":[],\"description\":false,\"category_id\":\"x\",\"base_price\":\"-1\"}",
+                    UpdateMode::PATCH);
+            },
+            {"name", "description", "category_id", "base_price"}, "wrong types in PATCH");
+        expect_field_errors(
+            [] { product_changes("{\"base_price\":\"1.005\"}", UpdateMode::PATCH); },
+            {"base_price"}, "3 decimals");
+    }
+
+    void variantPutNeedsEveryField() {
+        const auto v = variant_changes(
+            "{\"sku\":\"A-1\",\"name\":\"Red\",\"price_delta\":\"-2.50\",\"stock\":4}",
+            UpdateMode::PUT);
+        CPPUNIT_ASSERT_EQUAL(std::string("A-1"), *v.sku);
+        CPPUNIT_ASSERT_EQUAL(std::string("Red"), *v.name);
+        CPPUNIT_ASSERT_EQUAL(Cents(-250), *v.price_delta);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(4), *v.stock);
+        expect_field_errors([] { variant_changes("{}", UpdateMode::PUT); },
+                            {"sku", "name", "price_delta", "stock"}, "empty PUT");
+    }
+
+    void variantPatchTakesAnySubset() {
+        auto v = variant_changes("{}", UpdateMode::PATCH);
+        CPPUNIT_ASSERT(!v.sku && !v.name && !v.price_delta && !v.stock);
+        v = variant_changes("{\"stock\":\"7\",\"product_id\":99,\"reserved\":3}",
+                            UpdateMode::PATCH);
+        CPPUNIT_ASSERT(!v.sku && !v.name && !v.price_delta);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(7), *v.stock);
+    }
+
+    void variantChangesErrors() {
+        expect_field_errors(
+            [] {
+                variant_changes("{\"sku\":\"" + repeat("s", 65) +
+                                    "\",\"name\":\"\",\"price_delta\":\"x\",\"stock\":-1}",
+                                UpdateMode::PATCH);
+            },
+            {"sku", "name", "price_delta", "stock"}, "every field wrong");
+        expect_field_errors(
+            [] { variant_changes("{\"sku\":null,\"stock\":null}", UpdateMode::PATCH); },
+            {"sku", "stock"}, "nulls in PATCH");
+        expect_field_errors([] { variant_changes("{\"stock\":1000000001}", UpdateMode::PATCH); },
+                            {"stock"}, "stock too large");
+    }
+
+    void applyChangesReplacesNamedFieldsOnly() {
+        Category c{5, "Shoes", "shoes", std::int64_t(2)};
+        CategoryChanges cc;
+        cc.name = "Boots";
+        apply_changes(c, cc);
+        CPPUNIT_ASSERT_EQUAL(std::string("Boots"), c.name);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(2), *c.parent_id);
+        CPPUNIT_ASSERT_EQUAL(std::string("shoes"), c.slug);  // slug stays
+        cc.parent_given = true;
+        apply_changes(c, cc);
+        CPPUNIT_ASSERT(!c.parent_id);
+
+        Product p;
+        p.name = "Desk";
+        p.description = "Oak.";
+        p.category_id = 3;
+        p.base_price = 100;
+        ProductChanges pc;
+        pc.base_price = 250;
+        apply_changes(p, pc);
+        CPPUNIT_ASSERT_EQUAL(Cents(250), p.base_price);
+        CPPUNIT_ASSERT_EQUAL(std::string("Oak."), p.description);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(3), p.category_id);
+
+        Variant v{11, 9, "DESK-L", "Large", 5000, 40, 3};
+        VariantChanges vc;
+        vc.sku = "DESK-XL";
+        vc.stock = 50;
+        apply_changes(v, vc);
+        CPPUNIT_ASSERT_EQUAL(std::string("DESK-XL"), v.sku);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(50), v.stock);
+        CPPUNIT_ASSERT_EQUAL(std::string("Large"), v.name);
+        CPPUNIT_ASSERT_EQUAL(Cents(5000), v.price_delta);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(3), v.reserved);
+    }
+
+    void stockMustCoverReserved() {
+        check_stock_covers_reserved(5, 5);
+        check_stock_covers_reserved(5, 0);
+        try {
+            check_stock_covers_reserved(4, 5);
+        } catch (const ClientError &e) {
+            CPPUNIT_ASSERT_EQUAL(409, e.status);
+            CPPUNIT_ASSERT_MESSAGE(e.detail, e.detail.find("5 units") != std::string::npos);
+            return;
+        }
+        CPPUNIT_FAIL("stock 4 under 5 reserved was accepted");
     }
 
     void rendersCategory() {

@@ -1,11 +1,29 @@
 // Integration tests of the checkout plugin through nginx + shopd + PostgreSQL: reserving the cart,
-// stock shortages, idempotency, confirm/cancel, lock timeouts and concurrent checkouts.
+// stock shortages, idempotency, confirm/cancel, lock timeouts, concurrent checkouts and the
+// reservations list.
 #include "fixtures.hpp"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <chrono>
 #include <ctime>
 #include <future>
 #include <thread>
+
+/// Lets CPPUNIT_ASSERT_EQUAL compare lists of ids and print them as "[3, 2, 1]".
+template <>
+struct CppUnit::assertion_traits<std::vector<long long>> {
+    static bool equal(const std::vector<long long> &a, const std::vector<long long> &b) {
+        return a == b;
+    }
+    static std::string toString(const std::vector<long long> &ids) {
+        std::string out = "[";
+        for (std::size_t i = 0; i < ids.size(); ++i)
+            out += (i ? ", " : "") + std::to_string(ids[i]);
+        return out + "]";
+    }
+};
 
 using namespace shopd::test;
 using namespace shopd::test::co;
@@ -52,6 +70,40 @@ private:
     pqxx::work tx_;
 };
 
+/// GET /api/reservations/ with `query` ("" or "?status=...").
+Response list(Http &http, const std::string &query, const std::string &token) {
+    return http.get("/api/reservations/" + query, token);
+}
+
+/// A JSON value as compact text, to compare a list item with the detail body byte for byte.
+std::string compact(const rapidjson::Value &v) {
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    v.Accept(w);
+    return std::string(buf.GetString(), buf.GetSize());
+}
+
+/// The ids of a list page's results, in order; asserts a 200 page whose count is `count`.
+std::vector<long long> page_ids(const Response &r, long long count) {
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 200L, r.status);
+    const auto d = r.json();
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), count,
+                                 static_cast<long long>(d["count"].GetInt64()));
+    std::vector<long long> ids;
+    for (const auto &item : d["results"].GetArray()) ids.push_back(item["id"].GetInt64());
+    return ids;
+}
+
+/// Sets a reservation's status in the table, as reservation-release would mark it EXPIRED (its
+/// held units stay counted in reserved: the test's variant is its own).
+void set_status(pqxx::connection &db, long long id, const std::string &status) {
+    pqxx::work tx(db);
+    tx.exec_params("UPDATE reservations SET status = $2 WHERE id = $1", id, status);
+    tx.commit();
+}
+
+using Ids = std::vector<long long>;
+
 }  // namespace
 
 class CheckoutITest : public CppUnit::TestFixture {
@@ -72,6 +124,12 @@ class CheckoutITest : public CppUnit::TestFixture {
     CPPUNIT_TEST(lockTimeoutIs409WithRetryAfter);
     CPPUNIT_TEST(concurrentCheckoutsNeverOversell);
     CPPUNIT_TEST(oppositeLineOrderDoesNotDeadlock);
+    CPPUNIT_TEST(listNeedsToken);
+    CPPUNIT_TEST(listShowsOwnNewestFirst);
+    CPPUNIT_TEST(adminListsAllAndByCustomer);
+    CPPUNIT_TEST(listFiltersByStatus);
+    CPPUNIT_TEST(listPaginates);
+    CPPUNIT_TEST(listBadFiltersAre400);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -374,6 +432,178 @@ public:
         }
         CPPUNIT_ASSERT_EQUAL(2LL * kRounds, stock_of(setup, v[0]).reserved);
         CPPUNIT_ASSERT_EQUAL(2LL * kRounds, stock_of(setup, v[1]).reserved);
+    }
+
+    void listNeedsToken() {
+        Http http;
+        assert_problem(list(http, "", ""), 401, "list without token");
+        assert_problem(list(http, "", "bad-token"), 401, "list with bad token");
+        assert_problem(list(http, "?status=BOGUS", "bad-token"), 401, "auth comes before 400");
+        assert_problem(list(http, "?customer=1", ""), 401, "?customer= without token");
+    }
+
+    void listShowsOwnNewestFirst() {
+        Http http;
+        const auto a = new_customer_with_id(http);
+        const auto b = new_customer_with_id(http);
+        const auto v = new_variants(http, {{"0.00", 50}, {"10.00", 50}});
+        const long long r1 = reserve(http, a.token, v[0], 1);
+        const long long r2 = reserve(http, a.token, v[0], 2);
+        add_to_cart(http, a.token, v[0], 3);
+        add_to_cart(http, a.token, v[1], 1);
+        const long long r3 = reserve_cart(http, a.token);  // two lines
+        const long long theirs = reserve(http, b.token, v[0], 1);
+
+        const auto r = list(http, "", a.token);
+        CPPUNIT_ASSERT_EQUAL((Ids{r3, r2, r1}), page_ids(r, 3));
+        const auto d = r.json();
+        CPPUNIT_ASSERT(d["next"].IsNull());
+        CPPUNIT_ASSERT(d["previous"].IsNull());
+        // Each item is the reservation exactly as GET /api/reservations/<id>/ answers it.
+        for (const auto &item : d["results"].GetArray()) {
+            const auto detail = http.get(reservation_path(item["id"].GetInt64()), a.token);
+            CPPUNIT_ASSERT_EQUAL(detail.body, compact(item));
+        }
+        CPPUNIT_ASSERT_EQUAL(2u, d["results"][0]["items"].Size());
+        CPPUNIT_ASSERT_EQUAL(std::string("2010.00"),
+                             str(d["results"][0]["total"]));  // 3 x 500.00 + 510.00
+
+        CPPUNIT_ASSERT_EQUAL((Ids{theirs}), page_ids(list(http, "", b.token), 1));
+        // A customer's ?customer= is ignored: the list stays its own, whatever id it names.
+        CPPUNIT_ASSERT_EQUAL((Ids{theirs}),
+                             page_ids(list(http, "?customer=" + std::to_string(a.id), b.token), 1));
+        CPPUNIT_ASSERT_EQUAL((Ids{theirs}), page_ids(list(http, "?customer=abc", b.token), 1));
+        // The path without its trailing slash is the same list.
+        CPPUNIT_ASSERT_EQUAL((Ids{theirs}), page_ids(http.get("/api/reservations", b.token), 1));
+
+        const auto none = list(http, "", new_customer(http));
+        CPPUNIT_ASSERT_EQUAL(Ids{}, page_ids(none, 0));
+        CPPUNIT_ASSERT(none.json()["next"].IsNull());
+    }
+
+    void adminListsAllAndByCustomer() {
+        Http http;
+        const auto a = new_customer_with_id(http);
+        const auto b = new_customer_with_id(http);
+        const auto v = new_variants(http, {{"0.00", 50}});
+        const long long a1 = reserve(http, a.token, v[0], 1);
+        const long long b1 = reserve(http, b.token, v[0], 1);
+        const long long a2 = reserve(http, a.token, v[0], 1);
+
+        const auto all = list(http, "?page_size=100", admin_token());
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(all.describe(), 200L, all.status);
+        const auto d = all.json();
+        CPPUNIT_ASSERT(d["count"].GetInt64() >= 3);
+        const auto &results = d["results"];
+        // Tests run one at a time, so ours are the newest reservations of all.
+        CPPUNIT_ASSERT_EQUAL(a2, static_cast<long long>(results[0]["id"].GetInt64()));
+        CPPUNIT_ASSERT_EQUAL(b1, static_cast<long long>(results[1]["id"].GetInt64()));
+        CPPUNIT_ASSERT_EQUAL(a1, static_cast<long long>(results[2]["id"].GetInt64()));
+        for (rapidjson::SizeType i = 1; i < results.Size(); ++i)
+            CPPUNIT_ASSERT(results[i - 1]["id"].GetInt64() > results[i]["id"].GetInt64());
+
+        const std::string of_a = "?customer=" + std::to_string(a.id);
+        CPPUNIT_ASSERT_EQUAL((Ids{a2, a1}), page_ids(list(http, of_a, admin_token()), 2));
+        CPPUNIT_ASSERT_EQUAL(
+            (Ids{b1}), page_ids(list(http, "?customer=" + std::to_string(b.id), admin_token()), 1));
+        // An item looks the same to the admin as to its owner.
+        const auto item = list(http, of_a, admin_token()).json();
+        CPPUNIT_ASSERT_EQUAL(http.get(reservation_path(a2), a.token).body,
+                             compact(item["results"][0]));
+        CPPUNIT_ASSERT_EQUAL(Ids{},
+                             page_ids(list(http, "?customer=999999999999", admin_token()), 0));
+        // An empty ?customer= is no filter (as django-filter treats it).
+        CPPUNIT_ASSERT_EQUAL(d["count"].GetInt64(),
+                             list(http, "?customer=", admin_token()).json()["count"].GetInt64());
+    }
+
+    void listFiltersByStatus() {
+        Http http;
+        pqxx::connection db(env("SHOPD_DATABASE_URL"));
+        const auto a = new_customer_with_id(http);
+        const auto v = new_variants(http, {{"0.00", 50}});
+        const long long active = reserve(http, a.token, v[0], 1);
+        const long long cancelled = reserve(http, a.token, v[0], 1);
+        const long long confirmed = reserve(http, a.token, v[0], 1);
+        const long long expired = reserve(http, a.token, v[0], 1);
+        CPPUNIT_ASSERT_EQUAL(200L,
+                             http.post(reservation_path(cancelled, "cancel"), "", a.token).status);
+        CPPUNIT_ASSERT_EQUAL(200L,
+                             http.post(reservation_path(confirmed, "confirm"), "", a.token).status);
+        set_status(db, expired, "EXPIRED");
+
+        CPPUNIT_ASSERT_EQUAL((Ids{active}), page_ids(list(http, "?status=ACTIVE", a.token), 1));
+        CPPUNIT_ASSERT_EQUAL((Ids{cancelled}),
+                             page_ids(list(http, "?status=CANCELLED", a.token), 1));
+        CPPUNIT_ASSERT_EQUAL((Ids{confirmed}),
+                             page_ids(list(http, "?status=CONFIRMED", a.token), 1));
+        CPPUNIT_ASSERT_EQUAL((Ids{expired}), page_ids(list(http, "?status=EXPIRED", a.token), 1));
+        CPPUNIT_ASSERT_EQUAL((Ids{expired, confirmed, cancelled, active}),
+                             page_ids(list(http, "?status=", a.token), 4));
+
+        const std::string of_a = "?customer=" + std::to_string(a.id);
+        CPPUNIT_ASSERT_EQUAL((Ids{cancelled}),
+                             page_ids(list(http, of_a + "&status=CANCELLED", admin_token()), 1));
+        const auto all_cancelled = list(http, "?status=CANCELLED&page_size=100", admin_token());
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(all_cancelled.describe(), 200L, all_cancelled.status);
+        const auto d = all_cancelled.json();
+        CPPUNIT_ASSERT(d["count"].GetInt64() >= 1);
+        CPPUNIT_ASSERT_EQUAL(cancelled, static_cast<long long>(d["results"][0]["id"].GetInt64()));
+        for (const auto &item : d["results"].GetArray())
+            CPPUNIT_ASSERT_EQUAL(std::string("CANCELLED"), str(item["status"]));
+    }
+
+    void listPaginates() {
+        Http http;
+        const auto token = new_customer(http);
+        const auto v = new_variants(http, {{"0.00", 50}});
+        const long long r1 = reserve(http, token, v[0], 1);
+        const long long r2 = reserve(http, token, v[0], 1);
+        const long long r3 = reserve(http, token, v[0], 1);
+
+        const auto first = list(http, "?status=ACTIVE&page_size=2", token);
+        CPPUNIT_ASSERT_EQUAL((Ids{r3, r2}), page_ids(first, 3));
+        const auto d = first.json();
+        CPPUNIT_ASSERT(d["previous"].IsNull());
+        const std::string next = str(d["next"]);
+        // Absolute, and keeps the filter and the page size.
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(next, std::size_t(0),
+                                     next.find(http.base() + "/api/reservations/?"));
+        CPPUNIT_ASSERT(next.find("status=ACTIVE") != std::string::npos);
+        CPPUNIT_ASSERT(next.find("page_size=2") != std::string::npos);
+        CPPUNIT_ASSERT(next.find("page=2") != std::string::npos);
+
+        const auto second = http.get(next.substr(http.base().size()), token);
+        CPPUNIT_ASSERT_EQUAL((Ids{r1}), page_ids(second, 3));
+        CPPUNIT_ASSERT(second.json()["next"].IsNull());
+        CPPUNIT_ASSERT(!second.json()["previous"].IsNull());
+
+        assert_problem(list(http, "?page_size=2&page=3", token), 404, "page past the end");
+        assert_problem(list(http, "?page=0", token), 404, "page 0");
+        assert_problem(list(http, "?page=x", token), 404, "page not a number");
+        assert_problem(list(http, "?page=2", new_customer(http)), 404, "page 2 of nothing");
+    }
+
+    void listBadFiltersAre400() {
+        Http http;
+        const auto token = new_customer(http);
+        for (const std::string query : {"?status=BOGUS", "?status=active", "?status=ACTIVE%20"}) {
+            for (const auto &who : {token, admin_token()}) {
+                const auto r = list(http, query, who);
+                assert_problem(r, 400, query.c_str());
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 1u, r.json()["errors"]["status"].Size());
+            }
+        }
+        for (const std::string query : {"?customer=abc", "?customer=0", "?customer=-3",
+                                        "?customer=1.5", "?customer=99999999999999999999"}) {
+            const auto r = list(http, query, admin_token());
+            assert_problem(r, 400, query.c_str());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 1u, r.json()["errors"]["customer"].Size());
+        }
+        // Both mistakes are named at once.
+        const auto both = list(http, "?customer=x&status=y", admin_token()).json();
+        CPPUNIT_ASSERT(both["errors"].HasMember("customer"));
+        CPPUNIT_ASSERT(both["errors"].HasMember("status"));
     }
 
 private:

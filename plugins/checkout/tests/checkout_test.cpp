@@ -31,6 +31,10 @@ class CheckoutTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(releaseOptionsDefaults);
     CPPUNIT_TEST(releaseOptionsFlags);
     CPPUNIT_TEST(releaseOptionsErrors);
+    CPPUNIT_TEST(releaseOptionsTtls);
+    CPPUNIT_TEST(reservationFilterForCustomer);
+    CPPUNIT_TEST(reservationFilterForAdmin);
+    CPPUNIT_TEST(reservationFilterErrors);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -146,6 +150,8 @@ public:
         CPPUNIT_ASSERT(p.run);
         CPPUNIT_ASSERT_EQUAL(std::string("postgresql://env/db"), p.options.db);
         CPPUNIT_ASSERT_EQUAL(std::size_t(500), p.options.batch_size);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(604800), p.options.cart_ttl);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(86400), p.options.idempotency_ttl);
         CPPUNIT_ASSERT(!p.options.dry_run);
     }
 
@@ -158,17 +164,26 @@ public:
         const auto help = parse({"--help"}, nullptr);
         CPPUNIT_ASSERT(!help.run);
         CPPUNIT_ASSERT_EQUAL(0, help.exit_code);
-        CPPUNIT_ASSERT(help.message.find("--batch-size") != std::string::npos);
+        for (const char *flag : {"--batch-size", "--cart-ttl", "--idempotency-ttl", "--dry-run"})
+            CPPUNIT_ASSERT_MESSAGE(flag, help.message.find(flag) != std::string::npos);
     }
 
     void releaseOptionsErrors() {
-        for (const auto &args : std::vector<std::vector<const char *>>{{"--bogus"},
-                                                                       {"--batch-size", "0"},
-                                                                       {"--batch-size", "-5"},
-                                                                       {"--batch-size", "x"},
-                                                                       {"--batch-size", "100001"},
-                                                                       {"--db"},
-                                                                       {"stray"}}) {
+        for (const auto &args :
+             std::vector<std::vector<const char *>>{{"--bogus"},
+                                                    {"--batch-size", "0"},
+                                                    {"--batch-size", "-5"},
+                                                    {"--batch-size", "x"},
+                                                    {"--batch-size", "100001"},
+                                                    {"--db"},
+                                                    {"stray"},
+                                                    {"--cart-ttl", "-1"},
+                                                    {"--cart-ttl", "1.5"},
+                                                    {"--cart-ttl", "315360001"},
+                                                    {"--cart-ttl"},
+                                                    {"--idempotency-ttl", "-1"},
+                                                    {"--idempotency-ttl", "x"},
+                                                    {"--idempotency-ttl", "999999999999"}}) {
             const auto p = parse(args);
             CPPUNIT_ASSERT_MESSAGE(args[0], !p.run);
             CPPUNIT_ASSERT_EQUAL_MESSAGE(args[0], 2, p.exit_code);
@@ -176,6 +191,79 @@ public:
         const auto no_db = parse({}, nullptr);
         CPPUNIT_ASSERT(!no_db.run);
         CPPUNIT_ASSERT_EQUAL(2, no_db.exit_code);
+        CPPUNIT_ASSERT(parse({"--cart-ttl", "-1"}).message.find("--cart-ttl") != std::string::npos);
+    }
+
+    void releaseOptionsTtls() {
+        const auto p = parse({"--cart-ttl", "3600", "--idempotency-ttl=60"});
+        CPPUNIT_ASSERT(p.run);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(3600), p.options.cart_ttl);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(60), p.options.idempotency_ttl);
+        // 0 turns a purge off; the largest accepted TTL is ten years.
+        const auto off = parse({"--cart-ttl", "0", "--idempotency-ttl", "0"});
+        CPPUNIT_ASSERT(off.run);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), off.options.cart_ttl);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(0), off.options.idempotency_ttl);
+        const auto max = parse({"--cart-ttl", "315360000", "--idempotency-ttl", "315360000"});
+        CPPUNIT_ASSERT(max.run);
+        CPPUNIT_ASSERT_EQUAL(kMaxTtl, max.options.cart_ttl);
+    }
+
+    void reservationFilterForCustomer() {
+        // A customer's list is its own whatever ?customer= says, even when it is not an id.
+        for (const char *query : {"", "customer=99", "customer=abc", "customer=0"}) {
+            const auto f = parse_reservation_filter(Query(query), 7);
+            CPPUNIT_ASSERT_MESSAGE(query, f.customer == std::optional<std::int64_t>(7));
+            CPPUNIT_ASSERT_MESSAGE(query, !f.status);
+        }
+        const auto f = parse_reservation_filter(Query("status=CANCELLED&page=2"), 7);
+        CPPUNIT_ASSERT_EQUAL(std::string("CANCELLED"), f.status.value_or(""));
+    }
+
+    void reservationFilterForAdmin() {
+        const auto all = parse_reservation_filter(Query(""), std::nullopt);
+        CPPUNIT_ASSERT(!all.customer && !all.status);
+        const auto empty = parse_reservation_filter(Query("customer=&status="), std::nullopt);
+        CPPUNIT_ASSERT(!empty.customer && !empty.status);  // empty = no filter, as django-filter
+        const auto both =
+            parse_reservation_filter(Query("customer=12&status=EXPIRED"), std::nullopt);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(12), both.customer.value_or(0));
+        CPPUNIT_ASSERT_EQUAL(std::string("EXPIRED"), both.status.value_or(""));
+        for (const char *status : {"ACTIVE", "CONFIRMED", "CANCELLED", "EXPIRED"})
+            CPPUNIT_ASSERT_EQUAL(
+                std::string(status),
+                parse_reservation_filter(Query(std::string("status=") + status), std::nullopt)
+                    .status.value_or(""));
+    }
+
+    void reservationFilterErrors() {
+        // Both mistakes are reported at once, each under its parameter's name.
+        try {
+            parse_reservation_filter(Query("customer=x&status=active"), std::nullopt);
+            CPPUNIT_FAIL("no error");
+        } catch (const ClientError &e) {
+            CPPUNIT_ASSERT_EQUAL(400, e.status);
+            CPPUNIT_ASSERT_EQUAL(std::size_t(2), e.errors.size());
+            CPPUNIT_ASSERT_EQUAL(
+                std::string(
+                    "Not a valid choice; expected one of: ACTIVE CONFIRMED CANCELLED EXPIRED."),
+                e.errors.at("status").at(0));
+            CPPUNIT_ASSERT_EQUAL(std::string("A valid positive integer id is required."),
+                                 e.errors.at("customer").at(0));
+        }
+        for (const char *query :
+             {"customer=0", "customer=-1", "customer=1.0", "customer=99999999999999999999",
+              "status=ACTIVE%20", "status=BOGUS"}) {
+            bool threw = false;
+            try {
+                parse_reservation_filter(Query(query), std::nullopt);
+            } catch (const ClientError &e) {
+                threw = e.status == 400 && e.errors.size() == 1;
+            }
+            CPPUNIT_ASSERT_MESSAGE(query, threw);
+        }
+        // A customer still gets a 400 for a bad status.
+        CPPUNIT_ASSERT_THROW(parse_reservation_filter(Query("status=x"), 7), ClientError);
     }
 };
 

@@ -15,13 +15,25 @@ namespace shopd::test::co {
 
 inline std::string str(const rapidjson::Value &v) { return v.GetString(); }
 
-/// A fresh customer's token.
-inline std::string new_customer(Http &http, const std::string &tier = "STANDARD") {
+/// A customer as created through the API: its id and its (only shown once) token.
+struct NewCustomer {
+    long long id = 0;
+    std::string token;
+};
+
+/// A fresh customer, with its id (for the admin's ?customer= and for SQL).
+inline NewCustomer new_customer_with_id(Http &http, const std::string &tier = "STANDARD") {
     const auto r =
         http.post("/api/customers/",
                   "{\"name\":\"" + unique("cust") + "\",\"tier\":\"" + tier + "\"}", admin_token());
     CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 201L, r.status);
-    return r.json()["token"].GetString();
+    const auto d = r.json();
+    return {d["id"].GetInt64(), d["token"].GetString()};
+}
+
+/// A fresh customer's token.
+inline std::string new_customer(Http &http, const std::string &tier = "STANDARD") {
+    return new_customer_with_id(http, tier).token;
 }
 
 /// A product (base 500.00) with variants {price_delta, stock}; returns the variant ids in order.

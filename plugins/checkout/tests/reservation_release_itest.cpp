@@ -1,11 +1,13 @@
 // Integration tests of the reservation-release binary against the test stack's database: what it
-// releases, what it leaves alone, --dry-run, two copies at once, and its exit codes.
+// releases, what it leaves alone, --dry-run, two copies at once, its exit codes, and the purges
+// of abandoned carts and old Idempotency-Keys.
 #include "fixtures.hpp"
 
 #include <sys/wait.h>
 
 #include <cstdio>
 #include <future>
+#include <regex>
 
 using namespace shopd::test;
 using namespace shopd::test::co;
@@ -33,15 +35,82 @@ Run run_release(const std::string &args) {
 
 std::string db_flag() { return "--db '" + env("SHOPD_DATABASE_URL") + "'"; }
 
-/// N from "<prefix> N reservations"; fails the test if the output does not say it.
-long long count_in(const Run &run, const std::string &prefix) {
-    const auto at = run.output.find(prefix + " ");
-    CPPUNIT_ASSERT_MESSAGE("no \"" + prefix + "\" in: " + run.output, at != std::string::npos);
-    long long n = -1;
-    CPPUNIT_ASSERT(std::sscanf(run.output.c_str() + at + prefix.size(), " %lld reservations", &n) ==
-                   1);
-    return n;
+/// N from the output line "<prefix> N <what>"; fails the test if the output has no such line.
+long long count_in(const Run &run, const std::string &prefix,
+                   const std::string &what = "reservations") {
+    std::smatch m;
+    const std::regex line("(^|\n)" + prefix + " ([0-9]+) " + what + "(\n|$)");
+    CPPUNIT_ASSERT_MESSAGE("no \"" + prefix + " N " + what + "\" in: " + run.output,
+                           std::regex_search(run.output, m, line));
+    return std::stoll(m[2].str());
 }
+
+/// The customer's cart id (GET /api/cart/ creates the cart if needed).
+long long cart_id(Http &http, const std::string &token) {
+    const auto r = http.get("/api/cart/", token);
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 200L, r.status);
+    return r.json()["id"].GetInt64();
+}
+
+/// A customer whose cart holds one line of a fresh variant; returns its cart id.
+long long cart_with_line(Http &http, const std::string &token) {
+    add_to_cart(http, token, new_variants(http, {{"0.00", 10}})[0], 1);
+    return cart_id(http, token);
+}
+
+/// Moves a cart's last write `age` (an SQL interval: "10 days") into the past.
+void age_cart(pqxx::connection &db, long long cart, const std::string &age) {
+    pqxx::work tx(db);
+    tx.exec_params("UPDATE carts SET updated_at = now() - $2::interval WHERE id = $1", cart, age);
+    tx.commit();
+}
+
+/// Rows of a cart: 1 + its lines, or 0 when the cart row is gone (then its lines must be too).
+long long cart_rows(pqxx::connection &db, long long cart) {
+    pqxx::nontransaction tx(db);
+    return tx
+        .exec_params1(
+            "SELECT (SELECT count(*) FROM carts WHERE id = $1) + "
+            "(SELECT count(*) FROM cart_items WHERE cart_id = $1)",
+            cart)[0]
+        .as<long long>();
+}
+
+/// Checks out a fresh one-line cart with Idempotency-Key `key`; returns the reservation id.
+long long checkout_with_key(Http &http, const std::string &token, const std::string &key) {
+    add_to_cart(http, token, new_variants(http, {{"0.00", 10}})[0], 1);
+    const auto r = checkout(http, token, key);
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 201L, r.status);
+    return r.json()["id"].GetInt64();
+}
+
+/// Moves an Idempotency-Key's creation `age` into the past (keys are unique() strings).
+void age_key(pqxx::connection &db, const std::string &key, const std::string &age) {
+    pqxx::work tx(db);
+    tx.exec_params("UPDATE idempotency_keys SET created_at = now() - $2::interval WHERE key = $1",
+                   key, age);
+    tx.commit();
+}
+
+bool key_exists(pqxx::connection &db, const std::string &key) {
+    pqxx::nontransaction tx(db);
+    return tx.exec_params1("SELECT count(*) FROM idempotency_keys WHERE key = $1", key)[0]
+               .as<long long>() > 0;
+}
+
+/// A transaction of the test holding a cart row FOR UPDATE, as a running cart request or
+/// checkout does; rolled back on release() or destruction.
+class CartLock {
+public:
+    explicit CartLock(long long cart) : db_(env("SHOPD_DATABASE_URL")), tx_(db_) {
+        tx_.exec_params("SELECT 1 FROM carts WHERE id = $1 FOR UPDATE", cart);
+    }
+    void release() { tx_.abort(); }
+
+private:
+    pqxx::connection db_;
+    pqxx::work tx_;
+};
 
 }  // namespace
 
@@ -51,6 +120,10 @@ class ReservationReleaseITest : public CppUnit::TestFixture {
     CPPUNIT_TEST(dryRunChangesNothing);
     CPPUNIT_TEST(twoCopiesReleaseEachOnce);
     CPPUNIT_TEST(helpAndBadFlags);
+    CPPUNIT_TEST(purgesUntouchedCartsOnly);
+    CPPUNIT_TEST(purgesOldIdempotencyKeys);
+    CPPUNIT_TEST(ttlZeroNeverPurges);
+    CPPUNIT_TEST(dryRunPurgesNothing);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -148,9 +221,129 @@ public:
         CPPUNIT_ASSERT(help.output.find("--dry-run") != std::string::npos);
         CPPUNIT_ASSERT_EQUAL(2, run_release("--no-such-flag").exit_code);
         CPPUNIT_ASSERT_EQUAL(2, run_release(db_flag() + " --batch-size 0").exit_code);
+        CPPUNIT_ASSERT_EQUAL(2, run_release(db_flag() + " --cart-ttl -1").exit_code);
+        CPPUNIT_ASSERT_EQUAL(2, run_release(db_flag() + " --idempotency-ttl soon").exit_code);
+        for (const char *flag : {"--cart-ttl", "--idempotency-ttl", "--batch-size", "--db"})
+            CPPUNIT_ASSERT_MESSAGE(flag, help.output.find(flag) != std::string::npos);
         const auto down = run_release("--db 'postgresql://127.0.0.1:1/nowhere?connect_timeout=2'");
         CPPUNIT_ASSERT_EQUAL_MESSAGE(down.output, 1, down.exit_code);
         CPPUNIT_ASSERT(down.output.find("reservation-release") != std::string::npos);
+    }
+
+    void purgesUntouchedCartsOnly() {
+        Http http;
+        pqxx::connection db(env("SHOPD_DATABASE_URL"));
+        const auto abandoned_owner = new_customer(http);
+        const long long abandoned = cart_with_line(http, abandoned_owner);
+        add_to_cart(http, abandoned_owner, new_variants(http, {{"0.00", 10}})[0], 2);
+        const long long fresh = cart_with_line(http, new_customer(http));
+        const long long recent = cart_with_line(http, new_customer(http));  // within the TTL
+        const long long in_use = cart_with_line(http, new_customer(http));
+        age_cart(db, abandoned, "8 days");
+        age_cart(db, recent, "6 days");
+        age_cart(db, in_use, "8 days");
+        CPPUNIT_ASSERT_EQUAL(3LL, cart_rows(db, abandoned));
+
+        // The default TTL is 7 days; a cart held by a running request is skipped, not waited for.
+        CartLock lock(in_use);
+        const auto run = run_release(db_flag() + " --batch-size 1");
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(run.output, 0, run.exit_code);
+        CPPUNIT_ASSERT_MESSAGE(run.output, count_in(run, "purged", "carts") >= 1);
+        CPPUNIT_ASSERT_EQUAL(0LL, cart_rows(db, abandoned));  // the cart and both its lines
+        CPPUNIT_ASSERT_EQUAL(2LL, cart_rows(db, fresh));
+        CPPUNIT_ASSERT_EQUAL(2LL, cart_rows(db, recent));
+        CPPUNIT_ASSERT_EQUAL(2LL, cart_rows(db, in_use));
+
+        lock.release();
+        CPPUNIT_ASSERT_EQUAL(0, run_release(db_flag()).exit_code);
+        CPPUNIT_ASSERT_EQUAL(0LL, cart_rows(db, in_use));
+        CPPUNIT_ASSERT_EQUAL(2LL, cart_rows(db, recent));
+        // A shorter TTL reaches the 6-day-old cart; the fresh one is still kept.
+        const auto short_ttl = run_release(db_flag() + " --cart-ttl 86400");
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(short_ttl.output, 0, short_ttl.exit_code);
+        CPPUNIT_ASSERT(count_in(short_ttl, "purged", "carts") >= 1);
+        CPPUNIT_ASSERT_EQUAL(0LL, cart_rows(db, recent));
+        CPPUNIT_ASSERT_EQUAL(2LL, cart_rows(db, fresh));
+
+        // The owner of a purged cart simply starts a new, empty one.
+        const auto cart = http.get("/api/cart/", abandoned_owner);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(cart.describe(), 200L, cart.status);
+        CPPUNIT_ASSERT_EQUAL(0u, cart.json()["items"].Size());
+        CPPUNIT_ASSERT(cart.json()["id"].GetInt64() != abandoned);
+    }
+
+    void purgesOldIdempotencyKeys() {
+        Http http;
+        pqxx::connection db(env("SHOPD_DATABASE_URL"));
+        const auto token = new_customer(http);
+        const auto old_key = unique("old-key"), new_key = unique("new-key");
+        const long long first = checkout_with_key(http, token, old_key);
+        checkout_with_key(http, token, new_key);
+        age_key(db, old_key, "25 hours");
+        age_key(db, new_key, "23 hours");
+
+        const auto run = run_release(db_flag() + " --batch-size 1");  // default TTL: 24 h
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(run.output, 0, run.exit_code);
+        CPPUNIT_ASSERT_MESSAGE(run.output, count_in(run, "purged", "idempotency keys") >= 1);
+        CPPUNIT_ASSERT(!key_exists(db, old_key));
+        CPPUNIT_ASSERT(key_exists(db, new_key));
+        // The reservation stays; the purged key no longer replays it: a new request.
+        CPPUNIT_ASSERT_EQUAL(std::string("ACTIVE"), db_status(db, first));
+        CPPUNIT_ASSERT(checkout_with_key(http, token, old_key) != first);
+
+        const auto short_ttl = run_release(db_flag() + " --idempotency-ttl 3600");
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(short_ttl.output, 0, short_ttl.exit_code);
+        CPPUNIT_ASSERT(!key_exists(db, new_key));
+        CPPUNIT_ASSERT(key_exists(db, old_key));  // stored again just now
+    }
+
+    void ttlZeroNeverPurges() {
+        Http http;
+        pqxx::connection db(env("SHOPD_DATABASE_URL"));
+        const auto token = new_customer(http);
+        const auto key = unique("key");
+        checkout_with_key(http, token, key);
+        const long long cart = cart_with_line(http, token);
+        age_cart(db, cart, "400 days");
+        age_key(db, key, "400 days");
+
+        const auto run = run_release(db_flag() + " --cart-ttl 0 --idempotency-ttl 0");
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(run.output, 0, run.exit_code);
+        CPPUNIT_ASSERT_EQUAL(0LL, count_in(run, "purged", "carts"));
+        CPPUNIT_ASSERT_EQUAL(0LL, count_in(run, "purged", "idempotency keys"));
+        CPPUNIT_ASSERT_EQUAL(2LL, cart_rows(db, cart));
+        CPPUNIT_ASSERT(key_exists(db, key));
+        // Each TTL is independent of the other.
+        CPPUNIT_ASSERT_EQUAL(0, run_release(db_flag() + " --cart-ttl 0").exit_code);
+        CPPUNIT_ASSERT_EQUAL(2LL, cart_rows(db, cart));
+        CPPUNIT_ASSERT(!key_exists(db, key));
+        CPPUNIT_ASSERT_EQUAL(0, run_release(db_flag()).exit_code);
+        CPPUNIT_ASSERT_EQUAL(0LL, cart_rows(db, cart));
+    }
+
+    void dryRunPurgesNothing() {
+        Http http;
+        pqxx::connection db(env("SHOPD_DATABASE_URL"));
+        const auto token = new_customer(http);
+        const auto key = unique("key");
+        checkout_with_key(http, token, key);
+        const long long cart = cart_with_line(http, token);
+        age_cart(db, cart, "30 days");
+        age_key(db, key, "30 days");
+
+        const auto run = run_release(db_flag() + " --dry-run");
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(run.output, 0, run.exit_code);
+        CPPUNIT_ASSERT(count_in(run, "would purge", "carts") >= 1);
+        CPPUNIT_ASSERT(count_in(run, "would purge", "idempotency keys") >= 1);
+        CPPUNIT_ASSERT_EQUAL(2LL, cart_rows(db, cart));
+        CPPUNIT_ASSERT(key_exists(db, key));
+        const auto off = run_release(db_flag() + " --dry-run --cart-ttl 0 --idempotency-ttl 0");
+        CPPUNIT_ASSERT_EQUAL(0LL, count_in(off, "would purge", "carts"));
+        CPPUNIT_ASSERT_EQUAL(0LL, count_in(off, "would purge", "idempotency keys"));
+        // Leave nothing old behind for other tests' counts.
+        CPPUNIT_ASSERT_EQUAL(0, run_release(db_flag()).exit_code);
+        CPPUNIT_ASSERT_EQUAL(0LL, cart_rows(db, cart));
+        CPPUNIT_ASSERT(!key_exists(db, key));
     }
 };
 

@@ -149,6 +149,29 @@ Seeded seed(pqxx::work &tx) {
     return {product, variant};
 }
 
+/// A customer inside `tx` (never committed).
+long long seed_customer(pqxx::work &tx, const std::string &tier) {
+    return tx
+        .exec_params1(
+            "INSERT INTO customers (name, tier, token_hash) VALUES ('svc', $1, $2) RETURNING id",
+            tier, unique("svc-token-hash"))[0]
+        .as<long long>();
+}
+
+/// A CUSTOMER rule inside `tx`; `window` is SQL for (valid_from, valid_until).
+void seed_customer_rule(pqxx::work &tx, long long customer, const std::string &percent,
+                        const std::string &window = "NULL, NULL") {
+    tx.exec_params(
+        "INSERT INTO pricing_rules (kind, customer_id, percent_off, valid_from, "
+        "valid_until) VALUES ('CUSTOMER', $1, $2::numeric, " +
+            window + ")",
+        customer, percent);
+}
+
+std::string input_for(long long variant, const std::string &more) {
+    return R"({"variant_id":)" + std::to_string(variant) + more + "}";
+}
+
 void assert_problem_reply(const shopd_response &r, int status, const std::string &what) {
     CPPUNIT_ASSERT_EQUAL_MESSAGE(what + ": " + r.body, status, r.status);
     CPPUNIT_ASSERT_EQUAL_MESSAGE(what, std::string("application/problem+json"), r.content_type);
@@ -173,6 +196,10 @@ class PricingServiceITest : public CppUnit::TestFixture {
     CPPUNIT_TEST(invalidInputIs400AndLeavesTransactionUsable);
     CPPUNIT_TEST(unknownServiceIs404);
     CPPUNIT_TEST(noTransactionIs500NotACrash);
+    CPPUNIT_TEST(customerRuleForTheNamedCustomerOnly);
+    CPPUNIT_TEST(customerRuleOutsideItsWindowIgnored);
+    CPPUNIT_TEST(invalidCustomerIdIs400);
+    CPPUNIT_TEST(archivedVariantOrProductIs404);
     CPPUNIT_TEST_SUITE_END();
 
     pqxx::connection *conn_ = nullptr;
@@ -268,6 +295,78 @@ public:
 
     void noTransactionIs500NotACrash() {
         assert_problem_reply(call(nullptr, R"({"variant_id":1})"), 500, "no caller transaction");
+    }
+
+    void customerRuleForTheNamedCustomerOnly() {
+        pqxx::work tx(*conn_);
+        const auto s = seed(tx);
+        const auto customer = seed_customer(tx, "GOLD");
+        const auto other = seed_customer(tx, "GOLD");
+        seed_customer_rule(tx, customer, "10");
+        // After the seed example's two steps: 420.75 - 10 % = 378.675 -> 378.68.
+        auto d =
+            parse(call(&tx, input_for(s.variant, R"(,"quantity":10,"tier":"GOLD","customer_id":)" +
+                                                     std::to_string(customer))));
+        CPPUNIT_ASSERT_EQUAL(std::string("378.68"), str(d["unit_price"]));
+        CPPUNIT_ASSERT_EQUAL(std::string("3786.80"), str(d["total"]));
+        CPPUNIT_ASSERT_EQUAL(7u, d.MemberCount());  // the output is unchanged in shape
+        // The same as a string; another customer, none, or null: the seed example.
+        d = parse(call(&tx, input_for(s.variant, R"(,"quantity":10,"tier":"GOLD","customer_id":")" +
+                                                     std::to_string(customer) + "\"")));
+        CPPUNIT_ASSERT_EQUAL(std::string("378.68"), str(d["unit_price"]));
+        for (const std::string &more :
+             {R"(,"quantity":10,"tier":"GOLD","customer_id":)" + std::to_string(other),
+              std::string(R"(,"quantity":10,"tier":"GOLD")"),
+              std::string(R"(,"quantity":10,"tier":"GOLD","customer_id":null)")}) {
+            d = parse(call(&tx, input_for(s.variant, more)));
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(more, std::string("420.75"), str(d["unit_price"]));
+        }
+        // The tier is the caller's to send: a customer at STANDARD gets only the customer step.
+        d = parse(call(&tx, input_for(s.variant, R"(,"customer_id":)" + std::to_string(customer))));
+        CPPUNIT_ASSERT_EQUAL(std::string("495.00"), str(d["unit_price"]));  // 550.00 - 10 %
+        tx.abort();
+    }
+
+    void customerRuleOutsideItsWindowIgnored() {
+        pqxx::work tx(*conn_);
+        const auto s = seed(tx);
+        const auto future = seed_customer(tx, "STANDARD");
+        const auto expired = seed_customer(tx, "STANDARD");
+        const auto current = seed_customer(tx, "STANDARD");
+        seed_customer_rule(tx, future, "50", "now() + interval '1 minute', NULL");
+        seed_customer_rule(tx, expired, "50", "NULL, now()");  // valid_until is exclusive
+        seed_customer_rule(tx, current, "50", "now(), now() + interval '1 minute'");
+        for (const auto &[customer, price] : std::vector<std::pair<long long, std::string>>{
+                 {future, "550.00"}, {expired, "550.00"}, {current, "275.00"}}) {
+            const auto d = parse(
+                call(&tx, input_for(s.variant, R"(,"customer_id":)" + std::to_string(customer))));
+            CPPUNIT_ASSERT_EQUAL(price, str(d["unit_price"]));
+        }
+        tx.abort();
+    }
+
+    void invalidCustomerIdIs400() {
+        pqxx::work tx(*conn_);
+        for (const char *bad : {"0", "-1", R"("x")", "1.5", "[]"}) {
+            const auto r = call(&tx, std::string(R"({"variant_id":1,"customer_id":)") + bad + "}");
+            assert_problem_reply(r, 400, std::string("customer_id ") + bad);
+            CPPUNIT_ASSERT(has_error(r, "customer_id"));
+        }
+        CPPUNIT_ASSERT_EQUAL(1, tx.exec1("SELECT 1")[0].as<int>());
+    }
+
+    void archivedVariantOrProductIs404() {
+        pqxx::work tx(*conn_);
+        const auto s = seed(tx);
+        const std::string input = input_for(s.variant, "");
+        CPPUNIT_ASSERT_EQUAL(200, call(&tx, input).status);
+        tx.exec_params("UPDATE variants SET archived_at = now() WHERE id = $1", s.variant);
+        assert_problem_reply(call(&tx, input), 404, "archived variant");
+        tx.exec_params("UPDATE variants SET archived_at = NULL WHERE id = $1", s.variant);
+        tx.exec_params("UPDATE products SET archived_at = now() WHERE id = $1", s.product);
+        assert_problem_reply(call(&tx, input), 404, "archived product");
+        CPPUNIT_ASSERT_EQUAL(1, tx.exec1("SELECT 1")[0].as<int>());
+        tx.abort();
     }
 };
 

@@ -6,7 +6,11 @@
 
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <limits>
+#include <optional>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 using namespace shopd;
 using namespace shopd::pricing;
@@ -14,11 +18,44 @@ using namespace shopd::pricing;
 namespace {
 
 Rule quantity_rule(std::int64_t id, std::int64_t min_quantity, BasisPoints bp) {
-    return Rule{id, RuleKind::quantity, min_quantity, "", bp};
+    Rule r;
+    r.id = id;
+    r.kind = RuleKind::quantity;
+    r.min_quantity = min_quantity;
+    r.percent_off = bp;
+    return r;
 }
 
 Rule tier_rule(std::int64_t id, const std::string &tier, BasisPoints bp) {
-    return Rule{id, RuleKind::tier, 0, tier, bp};
+    Rule r;
+    r.id = id;
+    r.kind = RuleKind::tier;
+    r.tier = tier;
+    r.percent_off = bp;
+    return r;
+}
+
+Rule customer_rule(std::int64_t id, std::int64_t customer_id, BasisPoints bp) {
+    Rule r;
+    r.id = id;
+    r.kind = RuleKind::customer;
+    r.customer_id = customer_id;
+    r.percent_off = bp;
+    return r;
+}
+
+/// `r` valid from `from` until `until` (nullopt: open).
+Rule windowed(Rule r, std::optional<Micros> from, std::optional<Micros> until) {
+    r.valid_from = from;
+    r.valid_until = until;
+    return r;
+}
+
+/// An instant from RFC 3339 text the test knows is valid.
+Micros at(const std::string &text) {
+    const auto t = parse_rfc3339(text);
+    CPPUNIT_ASSERT_MESSAGE(text, t.has_value());
+    return *t;
 }
 
 /// The rules migration 002 creates: 10+ units -> 10 %, GOLD -> 15 %.
@@ -27,7 +64,13 @@ std::vector<Rule> default_rules() {
 }
 
 PriceInput input(Cents base, Cents delta, std::int64_t quantity, const std::string &tier) {
-    return PriceInput{base, delta, quantity, tier};
+    return PriceInput{base, delta, quantity, tier, std::nullopt, 0};
+}
+
+/// The same, for a customer at an instant.
+PriceInput customer_input(Cents base, Cents delta, std::int64_t quantity, const std::string &tier,
+                          std::int64_t customer_id, Micros when = 0) {
+    return PriceInput{base, delta, quantity, tier, customer_id, when};
 }
 
 /// The field errors of the 400 ClientError `fn` throws (fails the test if it throws nothing else).
@@ -51,6 +94,10 @@ Rule new_rule(const std::string &body) { return parse_new_rule(parse_json_object
 
 FieldErrors rule_errors(const std::string &body) {
     return errors_of([&] { new_rule(body); }, body);
+}
+
+FieldErrors rule_update_errors(const Rule &current, const std::string &body) {
+    return errors_of([&] { parse_rule_update(current, parse_json_object(body)); }, body);
 }
 
 FieldErrors service_errors(const std::string &body) {
@@ -78,6 +125,13 @@ class PricingMathTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testVariantDelta);
     CPPUNIT_TEST(testRejectsInputTheApiCannotSend);
     CPPUNIT_TEST(testKinds);
+    CPPUNIT_TEST(testCustomerRuleAfterTier);
+    CPPUNIT_TEST(testCustomerRuleOnlyForItsCustomer);
+    CPPUNIT_TEST(testRulesCountOnlyInTheirWindow);
+    CPPUNIT_TEST(testWindowedSuccessorTakesOver);
+    CPPUNIT_TEST(testParsesRfc3339);
+    CPPUNIT_TEST(testRejectsWhatIsNotRfc3339);
+    CPPUNIT_TEST(testFormatsRfc3339);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -185,8 +239,8 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::int64_t(8), applied_id(10000));
         CPPUNIT_ASSERT_EQUAL(Cents(8000),
                              compute_price(input(10000, 0, 150, "STANDARD"), rules).unit_price);
-        CPPUNIT_ASSERT(quantity_rule_for(rules, 1) == nullptr);
-        CPPUNIT_ASSERT_EQUAL(std::int64_t(100), quantity_rule_for(rules, 500)->min_quantity);
+        CPPUNIT_ASSERT(quantity_rule_for(rules, 1, 0) == nullptr);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(100), quantity_rule_for(rules, 500, 0)->min_quantity);
     }
 
     void testQuantityRuleAppliesFromItsMinimum() {
@@ -211,7 +265,7 @@ public:
             CPPUNIT_ASSERT_EQUAL_MESSAGE(tier, Cents(49500), p.unit_price);
             CPPUNIT_ASSERT_EQUAL_MESSAGE(tier, std::size_t(1), p.applied.size());
         }
-        CPPUNIT_ASSERT(tier_rule_for(default_rules(), "SILVER") == nullptr);
+        CPPUNIT_ASSERT(tier_rule_for(default_rules(), "SILVER", 0) == nullptr);
     }
 
     void testTierRuleOnlyForItsTier() {
@@ -253,9 +307,174 @@ public:
     void testKinds() {
         CPPUNIT_ASSERT(parse_kind("QUANTITY") == RuleKind::quantity);
         CPPUNIT_ASSERT(parse_kind("TIER") == RuleKind::tier);
+        CPPUNIT_ASSERT(parse_kind("CUSTOMER") == RuleKind::customer);
         CPPUNIT_ASSERT(!parse_kind("tier"));
         CPPUNIT_ASSERT_EQUAL(std::string("QUANTITY"), std::string(kind_name(RuleKind::quantity)));
         CPPUNIT_ASSERT_EQUAL(std::string("TIER"), std::string(kind_name(RuleKind::tier)));
+        CPPUNIT_ASSERT_EQUAL(std::string("CUSTOMER"), std::string(kind_name(RuleKind::customer)));
+    }
+
+    void testCustomerRuleAfterTier() {
+        std::vector<Rule> rules = default_rules();
+        rules.push_back(customer_rule(3, 7, 1000));
+        // The seed example, then the customer's 10 %: 420.75 - 10 % = 378.675 -> 378.68 (half-up).
+        const auto p = compute_price(customer_input(50000, 5000, 10, "GOLD", 7), rules);
+        CPPUNIT_ASSERT_EQUAL(std::string("378.68"), format_money(p.unit_price));
+        CPPUNIT_ASSERT_EQUAL(std::string("3786.80"), format_money(p.total));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(3), p.applied.size());
+        CPPUNIT_ASSERT(p.applied[0].kind == RuleKind::quantity);
+        CPPUNIT_ASSERT(p.applied[1].kind == RuleKind::tier);
+        CPPUNIT_ASSERT(p.applied[2].kind == RuleKind::customer);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(3), p.applied[2].id);
+        // After the tier step, rounded there: 0.06 - 15 % = 0.051 -> 0.05, - 10 % = 0.045 ->
+        // 0.05. The customer step first would give 0.054 -> 0.05, then 0.0425 -> 0.04.
+        const std::vector<Rule> small = {customer_rule(3, 7, 1000), tier_rule(2, "GOLD", 1500)};
+        CPPUNIT_ASSERT_EQUAL(Cents(5),
+                             compute_price(customer_input(6, 0, 1, "GOLD", 7), small).unit_price);
+        // Without a tier rule the customer's rule alone applies: 550.00 - 10 % = 495.00.
+        CPPUNIT_ASSERT_EQUAL(
+            Cents(49500),
+            compute_price(customer_input(50000, 5000, 1, "SILVER", 7), rules).unit_price);
+    }
+
+    void testCustomerRuleOnlyForItsCustomer() {
+        std::vector<Rule> rules = default_rules();
+        rules.push_back(customer_rule(3, 7, 1000));
+        rules.push_back(customer_rule(4, 8, 5000));
+        // The seed example stays 420.75 for a customer without a rule and for a public quote.
+        for (const auto &in :
+             {customer_input(50000, 5000, 10, "GOLD", 9), input(50000, 5000, 10, "GOLD")}) {
+            const auto p = compute_price(in, rules);
+            CPPUNIT_ASSERT_EQUAL(std::string("420.75"), format_money(p.unit_price));
+            CPPUNIT_ASSERT_EQUAL(std::size_t(2), p.applied.size());
+        }
+        CPPUNIT_ASSERT_EQUAL(
+            Cents(21038),  // 420.75 - 50 % = 210.375 -> 210.38
+            compute_price(customer_input(50000, 5000, 10, "GOLD", 8), rules).unit_price);
+        CPPUNIT_ASSERT(customer_rule_for(rules, 9, 0) == nullptr);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(4), customer_rule_for(rules, 8, 0)->id);
+    }
+
+    void testRulesCountOnlyInTheirWindow() {
+        const Micros now = at("2026-06-01T00:00:00Z");
+        const Micros later = at("2026-07-01T00:00:00Z");
+        const Micros earlier = at("2026-05-01T00:00:00Z");
+        auto price = [&](const std::vector<Rule> &rules) {
+            return compute_price(customer_input(50000, 5000, 10, "GOLD", 7, now), rules);
+        };
+        // Not yet valid, or expired (valid_until is exclusive): ignored, whatever the kind.
+        for (const auto &window :
+             std::vector<std::pair<std::optional<Micros>, std::optional<Micros>>>{
+                 {later, std::nullopt}, {now + 1, later}, {earlier, now}, {std::nullopt, now}}) {
+            const auto p =
+                price({windowed(quantity_rule(1, 10, 1000), window.first, window.second),
+                       windowed(tier_rule(2, "GOLD", 1500), window.first, window.second),
+                       windowed(customer_rule(3, 7, 1000), window.first, window.second)});
+            CPPUNIT_ASSERT_EQUAL(Cents(55000), p.unit_price);
+            CPPUNIT_ASSERT(p.applied.empty());
+        }
+        // Valid from its first instant, and up to its last microsecond.
+        for (const auto &window :
+             std::vector<std::pair<std::optional<Micros>, std::optional<Micros>>>{
+                 {now, std::nullopt}, {earlier, now + 1}, {std::nullopt, later}}) {
+            const auto p =
+                price({windowed(quantity_rule(1, 10, 1000), window.first, window.second),
+                       windowed(tier_rule(2, "GOLD", 1500), window.first, window.second),
+                       windowed(customer_rule(3, 7, 1000), window.first, window.second)});
+            CPPUNIT_ASSERT_EQUAL(std::string("378.68"), format_money(p.unit_price));
+            CPPUNIT_ASSERT_EQUAL(std::size_t(3), p.applied.size());
+        }
+        const Rule r = windowed(tier_rule(2, "GOLD", 1500), now, later);
+        CPPUNIT_ASSERT(!r.valid_at(now - 1) && r.valid_at(now) && r.valid_at(later - 1) &&
+                       !r.valid_at(later));
+        CPPUNIT_ASSERT(tier_rule(2, "GOLD", 1500).valid_at(std::numeric_limits<Micros>::min()));
+    }
+
+    void testWindowedSuccessorTakesOver() {
+        // A rule replaced at `change` by one with the same key: each counts in its own window.
+        const Micros change = at("2026-12-24T00:00:00Z");
+        const std::vector<Rule> rules = {windowed(quantity_rule(1, 10, 1000), std::nullopt, change),
+                                         windowed(quantity_rule(5, 10, 2000), change, std::nullopt),
+                                         tier_rule(2, "GOLD", 1500)};
+        auto unit_at = [&](Micros when) {
+            auto in = input(50000, 5000, 10, "STANDARD");
+            in.at = when;
+            return compute_price(in, rules);
+        };
+        CPPUNIT_ASSERT_EQUAL(Cents(49500), unit_at(change - 1).unit_price);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(1), unit_at(change - 1).applied.at(0).id);
+        CPPUNIT_ASSERT_EQUAL(Cents(44000), unit_at(change).unit_price);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(5), unit_at(change).applied.at(0).id);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(5), quantity_rule_for(rules, 10, change)->id);
+        CPPUNIT_ASSERT(quantity_rule_for(rules, 9, change) == nullptr);
+    }
+
+    void testParsesRfc3339() {
+        CPPUNIT_ASSERT_EQUAL(Micros(0), at("1970-01-01T00:00:00Z"));
+        // As PostgreSQL computes it: extract(epoch FROM '2026-11-26T10:00:00Z') * 1000000.
+        const Micros t = 1795687200000000;
+        CPPUNIT_ASSERT_EQUAL(t, at("2026-11-26T10:00:00Z"));
+        CPPUNIT_ASSERT_EQUAL(t, at("2026-11-26T11:30:00+01:30"));
+        CPPUNIT_ASSERT_EQUAL(t, at("2026-11-26T05:00:00-05:00"));
+        CPPUNIT_ASSERT_EQUAL(t, at("2026-11-26T10:00:00+00:00"));
+        CPPUNIT_ASSERT_EQUAL(t, at("2026-11-26t10:00:00z"));
+        CPPUNIT_ASSERT_EQUAL(t, at("2026-11-26 10:00:00Z"));
+        CPPUNIT_ASSERT_EQUAL(t + 500000, at("2026-11-26T10:00:00.5Z"));
+        CPPUNIT_ASSERT_EQUAL(t + 123456, at("2026-11-26T10:00:00.123456Z"));
+        CPPUNIT_ASSERT_EQUAL(t + 123456, at("2026-11-26T10:00:00.1234567Z"));  // past µs: dropped
+        CPPUNIT_ASSERT_EQUAL(Micros(-1), at("1969-12-31T23:59:59.999999Z"));
+        CPPUNIT_ASSERT_EQUAL(at("2024-03-01T00:00:00Z") - 86400 * Micros(1000000),
+                             at("2024-02-29T00:00:00Z"));  // a leap day
+        CPPUNIT_ASSERT_EQUAL(at("2000-03-01T00:00:00Z") - 86400 * Micros(1000000),
+                             at("2000-02-29T00:00:00Z"));  // 2000 is a leap year
+        CPPUNIT_ASSERT(parse_rfc3339("0001-01-01T00:00:00Z").has_value());
+        CPPUNIT_ASSERT(parse_rfc3339("9999-12-31T23:59:59.999999Z").has_value());
+    }
+
+    void testRejectsWhatIsNotRfc3339() {
+        for (const char *bad : {"",
+                                "2026-11-26",
+                                "2026-11-26T10:00:00",
+                                "2026-11-26T10:00Z",
+                                "2026-11-26T10:00:00+0100",
+                                "2026-11-26T10:00:00+01",
+                                "2026-11-26T10:00:00.Z",
+                                "2026-11-26X10:00:00Z",
+                                " 2026-11-26T10:00:00Z",
+                                "2026-11-26T10:00:00Z ",
+                                "2026-1-26T10:00:00Z",
+                                "2026-11-26T10:00:00ZZ",
+                                "2026-13-01T00:00:00Z",
+                                "2026-00-01T00:00:00Z",
+                                "2026-11-00T00:00:00Z",
+                                "2026-11-31T00:00:00Z",
+                                "2026-02-29T00:00:00Z",
+                                "1900-02-29T00:00:00Z",
+                                "2026-11-26T24:00:00Z",
+                                "2026-11-26T10:60:00Z",
+                                "2026-11-26T10:00:60Z",
+                                "2026-11-26T10:00:00+24:00",
+                                "2026-11-26T10:00:00+01:60",
+                                "0000-01-01T00:00:00Z",
+                                "0001-01-01T00:00:00+00:01",
+                                "9999-12-31T23:59:59-00:01",
+                                "+2026-11-26T10:00:00Z",
+                                "2026-11-26T10:00:00.+01:00",
+                                "now",
+                                "1795687200"})
+            CPPUNIT_ASSERT_MESSAGE(bad, !parse_rfc3339(bad).has_value());
+    }
+
+    void testFormatsRfc3339() {
+        CPPUNIT_ASSERT_EQUAL(std::string("1970-01-01T00:00:00Z"), format_rfc3339(0));
+        CPPUNIT_ASSERT_EQUAL(std::string("2026-11-26T10:00:00Z"),
+                             format_rfc3339(at("2026-11-26T11:30:00+01:30")));
+        CPPUNIT_ASSERT_EQUAL(std::string("2026-11-26T10:00:00.500000Z"),
+                             format_rfc3339(at("2026-11-26T10:00:00.5Z")));
+        CPPUNIT_ASSERT_EQUAL(std::string("1969-12-31T23:59:59.999999Z"), format_rfc3339(-1));
+        for (const char *text : {"0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999Z",
+                                 "2024-02-29T23:59:59Z", "1900-03-01T00:00:00.000001Z"})
+            CPPUNIT_ASSERT_EQUAL(std::string(text), format_rfc3339(at(text)));
     }
 };
 
@@ -273,6 +492,15 @@ class PricingInputTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testNewRuleRejectsBadMinQuantityAndTier);
     CPPUNIT_TEST(testServiceInput);
     CPPUNIT_TEST(testServiceInputRejects);
+    CPPUNIT_TEST(testPriceQueryTierGiven);
+    CPPUNIT_TEST(testNewCustomerRule);
+    CPPUNIT_TEST(testNewRuleRejectsCustomerShape);
+    CPPUNIT_TEST(testNewRuleWindows);
+    CPPUNIT_TEST(testNewRuleRejectsBadWindows);
+    CPPUNIT_TEST(testRuleUpdateMergesThenValidates);
+    CPPUNIT_TEST(testRuleUpdateChangesKind);
+    CPPUNIT_TEST(testServiceInputCustomer);
+    CPPUNIT_TEST(testDatabaseRefusals);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -419,12 +647,189 @@ public:
         for (const char *bad : {"", "not json", "[1]", "42"})
             CPPUNIT_ASSERT_MESSAGE(bad, service_errors(bad).empty());  // 400 without field errors
     }
+
+    void testPriceQueryTierGiven() {
+        CPPUNIT_ASSERT(!parse_price_query(Query("quantity=3")).tier_given);
+        const auto q = parse_price_query(Query("user_tier=STANDARD"));
+        CPPUNIT_ASSERT(q.tier_given);
+        CPPUNIT_ASSERT_EQUAL(std::string("STANDARD"), q.tier);
+    }
+
+    void testNewCustomerRule() {
+        const auto r = new_rule(R"({"kind":"CUSTOMER","customer_id":7,"percent_off":"5"})");
+        CPPUNIT_ASSERT(r.kind == RuleKind::customer);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(7), r.customer_id);
+        CPPUNIT_ASSERT_EQUAL(BasisPoints(500), r.percent_off);
+        CPPUNIT_ASSERT(r.tier.empty());
+        CPPUNIT_ASSERT(!r.valid_from && !r.valid_until);
+        const auto s = new_rule(
+            R"({"kind":"CUSTOMER","customer_id":"9","percent_off":5,"tier":null,"min_quantity":null})");
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(9), s.customer_id);
+        // Other kinds accept a null customer_id.
+        CPPUNIT_ASSERT(
+            new_rule(R"({"kind":"TIER","tier":"GOLD","percent_off":"5","customer_id":null})")
+                .kind == RuleKind::tier);
+    }
+
+    void testNewRuleRejectsCustomerShape() {
+        CPPUNIT_ASSERT(
+            only(rule_errors(R"({"kind":"CUSTOMER","percent_off":"5"})"), "customer_id"));
+        CPPUNIT_ASSERT(
+            only(rule_errors(R"({"kind":"CUSTOMER","customer_id":null,"percent_off":"5"})"),
+                 "customer_id"));
+        for (const char *bad : {"0", "-1", R"("x")", "1.5", "true", "99999999999999999999"})
+            CPPUNIT_ASSERT_MESSAGE(
+                bad,
+                only(rule_errors(
+                         std::string(R"({"kind":"CUSTOMER","percent_off":"5","customer_id":)") +
+                         bad + "}"),
+                     "customer_id"));
+        CPPUNIT_ASSERT(only(
+            rule_errors(R"({"kind":"CUSTOMER","customer_id":7,"tier":"GOLD","percent_off":"5"})"),
+            "tier"));
+        CPPUNIT_ASSERT(
+            only(rule_errors(
+                     R"({"kind":"CUSTOMER","customer_id":7,"min_quantity":3,"percent_off":"5"})"),
+                 "min_quantity"));
+        CPPUNIT_ASSERT(
+            only(rule_errors(
+                     R"({"kind":"QUANTITY","min_quantity":3,"customer_id":7,"percent_off":"5"})"),
+                 "customer_id"));
+        CPPUNIT_ASSERT(
+            only(rule_errors(R"({"kind":"TIER","tier":"GOLD","customer_id":7,"percent_off":"5"})"),
+                 "customer_id"));
+    }
+
+    void testNewRuleWindows() {
+        const auto r = new_rule(
+            R"({"kind":"TIER","tier":"GOLD","percent_off":"5",)"
+            R"("valid_from":"2026-12-01T00:00:00+01:00","valid_until":"2026-12-31T23:00:00Z"})");
+        CPPUNIT_ASSERT_EQUAL(at("2026-11-30T23:00:00Z"), *r.valid_from);
+        CPPUNIT_ASSERT_EQUAL(at("2026-12-31T23:00:00Z"), *r.valid_until);
+        const auto open_end = new_rule(
+            R"({"kind":"TIER","tier":"GOLD","percent_off":"5","valid_from":"2026-12-01T00:00:00Z","valid_until":null})");
+        CPPUNIT_ASSERT(open_end.valid_from && !open_end.valid_until);
+        const auto open_start = new_rule(
+            R"({"kind":"TIER","tier":"GOLD","percent_off":"5","valid_until":"2026-12-01T00:00:00Z"})");
+        CPPUNIT_ASSERT(!open_start.valid_from && open_start.valid_until);
+        // One microsecond is a window.
+        CPPUNIT_ASSERT(new_rule(R"({"kind":"TIER","tier":"GOLD","percent_off":"5",)"
+                                R"("valid_from":"2026-12-01T00:00:00Z",)"
+                                R"("valid_until":"2026-12-01T00:00:00.000001Z"})")
+                           .valid_until.has_value());
+    }
+
+    void testNewRuleRejectsBadWindows() {
+        const std::string head = R"({"kind":"TIER","tier":"GOLD","percent_off":"5",)";
+        // Empty or reversed windows (offsets compared in UTC).
+        for (const char *window :
+             {R"("valid_from":"2026-12-01T00:00:00Z","valid_until":"2026-12-01T00:00:00Z")",
+              R"("valid_from":"2026-12-02T00:00:00Z","valid_until":"2026-12-01T00:00:00Z")",
+              R"("valid_from":"2026-12-01T00:30:00Z","valid_until":"2026-12-01T01:00:00+01:00")"})
+            CPPUNIT_ASSERT_MESSAGE(window, only(rule_errors(head + window + "}"), "valid_until"));
+        for (const char *bad : {R"("2026-12-01")", R"("2026-12-01T00:00:00")", R"("tomorrow")",
+                                "1795687200", "true", "{}", "[]", R"("")"}) {
+            CPPUNIT_ASSERT_MESSAGE(
+                bad, only(rule_errors(head + R"("valid_from":)" + bad + "}"), "valid_from"));
+            CPPUNIT_ASSERT_MESSAGE(
+                bad, only(rule_errors(head + R"("valid_until":)" + bad + "}"), "valid_until"));
+        }
+        // Every error at once.
+        const auto all = rule_errors(
+            R"({"kind":"CUSTOMER","percent_off":"500","valid_from":"x","valid_until":"y"})");
+        CPPUNIT_ASSERT_EQUAL(std::size_t(4), all.size());
+    }
+
+    void testRuleUpdateMergesThenValidates() {
+        Rule current =
+            windowed(quantity_rule(4, 10, 1000), at("2026-01-01T00:00:00.000001Z"), std::nullopt);
+        auto update = [&](const std::string &body) {
+            return parse_rule_update(current, parse_json_object(body));
+        };
+        // Fields not in the body keep their values, to the microsecond.
+        auto r = update(R"({"percent_off":"12.5"})");
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(4), r.id);
+        CPPUNIT_ASSERT(r.kind == RuleKind::quantity);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(10), r.min_quantity);
+        CPPUNIT_ASSERT_EQUAL(BasisPoints(1250), r.percent_off);
+        CPPUNIT_ASSERT_EQUAL(*current.valid_from, *r.valid_from);
+        CPPUNIT_ASSERT(!r.valid_until);
+        // The id is not writable; unknown members are ignored, as DRF does.
+        r = update(R"({"id":99,"colour":"red"})");
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(4), r.id);
+        CPPUNIT_ASSERT_EQUAL(BasisPoints(1000), r.percent_off);
+        // Closing the window; reopening it with null.
+        r = update(R"({"valid_until":"2027-01-01T00:00:00Z","valid_from":null})");
+        CPPUNIT_ASSERT(!r.valid_from);
+        CPPUNIT_ASSERT_EQUAL(at("2027-01-01T00:00:00Z"), *r.valid_until);
+        // The merged rule is what is validated: an end before the kept start is refused.
+        CPPUNIT_ASSERT(
+            only(rule_update_errors(current, R"({"valid_until":"2025-01-01T00:00:00Z"})"),
+                 "valid_until"));
+        CPPUNIT_ASSERT(only(rule_update_errors(current, R"({"min_quantity":0})"), "min_quantity"));
+        CPPUNIT_ASSERT(only(rule_update_errors(current, R"({"percent_off":null})"), "percent_off"));
+        CPPUNIT_ASSERT(only(rule_update_errors(current, R"({"tier":"GOLD"})"), "tier"));
+    }
+
+    void testRuleUpdateChangesKind() {
+        const Rule current = quantity_rule(4, 10, 1000);
+        // A TIER rule carries no min_quantity: the body must clear it.
+        CPPUNIT_ASSERT(only(rule_update_errors(current, R"({"kind":"TIER","tier":"SILVER"})"),
+                            "min_quantity"));
+        auto r = parse_rule_update(
+            current, parse_json_object(R"({"kind":"TIER","tier":"SILVER","min_quantity":null})"));
+        CPPUNIT_ASSERT(r.kind == RuleKind::tier);
+        CPPUNIT_ASSERT_EQUAL(std::string("SILVER"), r.tier);
+        CPPUNIT_ASSERT_EQUAL(BasisPoints(1000), r.percent_off);
+        r = parse_rule_update(
+            current,
+            parse_json_object(R"({"kind":"CUSTOMER","customer_id":5,"min_quantity":null})"));
+        CPPUNIT_ASSERT(r.kind == RuleKind::customer);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t(5), r.customer_id);
+        // A CUSTOMER rule turned TIER: tier missing and customer_id left over, both reported.
+        const auto e = rule_update_errors(customer_rule(6, 5, 500), R"({"kind":"TIER"})");
+        CPPUNIT_ASSERT(e.count("tier") && e.count("customer_id") && e.size() == 2);
+        CPPUNIT_ASSERT(only(rule_update_errors(current, R"({"kind":"BULK"})"), "kind"));
+    }
+
+    void testServiceInputCustomer() {
+        CPPUNIT_ASSERT(!parse_service_input(R"({"variant_id":1})").customer_id);
+        CPPUNIT_ASSERT(!parse_service_input(R"({"variant_id":1,"customer_id":null})").customer_id);
+        CPPUNIT_ASSERT_EQUAL(
+            std::int64_t(7),
+            *parse_service_input(R"({"variant_id":1,"customer_id":7})").customer_id);
+        CPPUNIT_ASSERT_EQUAL(
+            std::int64_t(7),
+            *parse_service_input(R"({"variant_id":1,"customer_id":"7"})").customer_id);
+        for (const char *bad : {"0", "-7", R"("x")", "1.5", "[]"})
+            CPPUNIT_ASSERT_MESSAGE(
+                bad,
+                only(service_errors(std::string(R"({"variant_id":1,"customer_id":)") + bad + "}"),
+                     "customer_id"));
+        // The route takes no customer from its query: the token names the customer.
+        CPPUNIT_ASSERT(parse_price_query(Query("customer_id=abc")).quantity == 1);
+    }
+
+    void testDatabaseRefusals() {
+        auto fields = [](const ClientError &e) {
+            CPPUNIT_ASSERT_EQUAL(400, e.status);
+            return e.errors;
+        };
+        CPPUNIT_ASSERT(only(fields(overlapping_rule(quantity_rule(1, 10, 1000))), "min_quantity"));
+        CPPUNIT_ASSERT(only(fields(overlapping_rule(tier_rule(1, "GOLD", 1000))), "tier"));
+        CPPUNIT_ASSERT(only(fields(overlapping_rule(customer_rule(1, 7, 1000))), "customer_id"));
+        const auto e = fields(unknown_customer(42));
+        CPPUNIT_ASSERT(only(e, "customer_id"));
+        CPPUNIT_ASSERT_EQUAL(std::string("Invalid pk \"42\" - object does not exist."),
+                             e.at("customer_id").at(0));
+    }
 };
 
 class PricingRenderTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(PricingRenderTest);
     CPPUNIT_TEST(testPriceJson);
     CPPUNIT_TEST(testPriceJsonWithoutVariant);
+    CPPUNIT_TEST(testPriceJsonListsCustomerRule);
     CPPUNIT_TEST(testRuleJson);
     CPPUNIT_TEST(testRulesPageJson);
     CPPUNIT_TEST(testServiceJson);
@@ -456,22 +861,45 @@ public:
             price_json(q, "pricing/2.0.0"));
     }
 
+    void testPriceJsonListsCustomerRule() {
+        std::vector<Rule> rules = default_rules();
+        rules.push_back(customer_rule(3, 7, 1000));
+        const Quote q = make_quote(3, 9, customer_input(50000, 5000, 10, "GOLD", 7), rules);
+        CPPUNIT_ASSERT_EQUAL(
+            std::string(
+                R"({"product_id":3,"variant_id":9,"quantity":10,"user_tier":"GOLD","base_price":"500.00",)"
+                R"("variant_adjustment":"50.00","unit_price":"378.68","total":"3786.80","applied_rules":[)"
+                R"({"id":1,"kind":"QUANTITY","percent_off":"10"},{"id":2,"kind":"TIER","percent_off":"15"},)"
+                R"({"id":3,"kind":"CUSTOMER","percent_off":"10"}],"engine":"pricing/1.0.0"})"),
+            price_json(q, "pricing/1.0.0"));
+    }
+
     void testRuleJson() {
         auto json = [](const Rule &r) {
             return render_json([&](JsonWriter &w) { write_rule(w, r); });
         };
         CPPUNIT_ASSERT_EQUAL(
             std::string(
-                R"({"id":4,"kind":"QUANTITY","min_quantity":10,"tier":null,"percent_off":"12.5"})"),
+                R"({"id":4,"kind":"QUANTITY","min_quantity":10,"tier":null,)"
+                R"("customer_id":null,"percent_off":"12.5","valid_from":null,"valid_until":null})"),
             json(quantity_rule(4, 10, 1250)));
         CPPUNIT_ASSERT_EQUAL(
             std::string(
-                R"({"id":5,"kind":"TIER","min_quantity":null,"tier":"GOLD","percent_off":"15"})"),
+                R"({"id":5,"kind":"TIER","min_quantity":null,"tier":"GOLD",)"
+                R"("customer_id":null,"percent_off":"15","valid_from":null,"valid_until":null})"),
             json(tier_rule(5, "GOLD", 1500)));
         CPPUNIT_ASSERT_EQUAL(
             std::string(
-                R"({"id":6,"kind":"TIER","min_quantity":null,"tier":"SILVER","percent_off":"0.05"})"),
+                R"({"id":6,"kind":"TIER","min_quantity":null,"tier":"SILVER",)"
+                R"("customer_id":null,"percent_off":"0.05","valid_from":null,"valid_until":null})"),
             json(tier_rule(6, "SILVER", 5)));
+        // A window is shown in UTC, whatever offset it was given with.
+        CPPUNIT_ASSERT_EQUAL(
+            std::string(R"({"id":7,"kind":"CUSTOMER","min_quantity":null,"tier":null,)"
+                        R"("customer_id":42,"percent_off":"5","valid_from":"2026-11-26T10:00:00Z",)"
+                        R"("valid_until":"2027-01-01T00:00:00.250000Z"})"),
+            json(windowed(customer_rule(7, 42, 500), at("2026-11-26T11:00:00+01:00"),
+                          at("2027-01-01T00:00:00.25Z"))));
     }
 
     void testRulesPageJson() {
@@ -485,7 +913,8 @@ public:
         CPPUNIT_ASSERT_EQUAL(
             std::string(
                 R"({"count":3,"next":"http://h/api/pricing/rules/?page=3","previous":"http://h/api/pricing/rules/",)"
-                R"("results":[{"id":1,"kind":"QUANTITY","min_quantity":10,"tier":null,"percent_off":"10"}]})"),
+                R"("results":[{"id":1,"kind":"QUANTITY","min_quantity":10,"tier":null,"customer_id":null,)"
+                R"("percent_off":"10","valid_from":null,"valid_until":null}]})"),
             page(3, std::string("http://h/api/pricing/rules/?page=3"),
                  std::string("http://h/api/pricing/rules/"), {quantity_rule(1, 10, 1000)}));
     }
