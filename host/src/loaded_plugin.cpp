@@ -59,24 +59,29 @@ bool LoadedPlugin::init(const shopd_host_api *api, std::string &error) {
     return true;
 }
 
+namespace {
+/// Runs `call` into plugin code: an escaping exception, or no answer at all, becomes a 500
+/// problem for this one request.
+template <class Call>
+void guarded(const std::string &plugin, const char *what, const shopd_request &req,
+             shopd_response &resp, Call call) noexcept {
+    try {
+        call();
+    } catch (...) {
+        fail_call(plugin, what, req, resp);
+    }
+    if (resp.status == 0) set_problem(resp, 500, std::string(what) + " produced no response.");
+}
+}  // namespace
+
 void LoadedPlugin::handle(int route_id, const shopd_request &req,
                           shopd_response &resp) const noexcept {
-    try {
-        desc->handle(state_, route_id, &req, &resp);
-    } catch (...) {
-        fail_call(name, "handle()", req, resp);
-    }
-    if (resp.status == 0) set_problem(resp, 500, "The handler produced no response.");
+    guarded(name, "handle()", req, resp, [&] { desc->handle(state_, route_id, &req, &resp); });
 }
 
 void LoadedPlugin::serve(const char *service, const shopd_request &req,
                          shopd_response &resp) const noexcept {
-    try {
-        desc->serve(state_, service, &req, &resp);
-    } catch (...) {
-        fail_call(name, "serve()", req, resp);
-    }
-    if (resp.status == 0) set_problem(resp, 500, "The service produced no response.");
+    guarded(name, "serve()", req, resp, [&] { desc->serve(state_, service, &req, &resp); });
 }
 
 }  // namespace shopd::host

@@ -76,18 +76,6 @@ struct Tally {
     }
 };
 
-/// Stops and joins background threads on every way out of a scope, so no thread outlives the
-/// Tally it writes to.
-struct Joiner {
-    std::atomic<bool> &stop;
-    std::vector<std::thread> &threads;
-    ~Joiner() {
-        stop = true;
-        for (auto &t : threads)
-            if (t.joinable()) t.join();
-    }
-};
-
 /// Client thread of throwingHandlerFailsOnlyItsRequest: the healthy routes in turn; anything
 /// but a 2xx (or a transport error) is a failure.
 void healthy_client(const std::atomic<bool> &stop, Tally &t) {

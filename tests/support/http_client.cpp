@@ -130,4 +130,13 @@ void assert_problem(const Response &r, long status, const char *what) {
     CPPUNIT_ASSERT_MESSAGE(std::string(what) + ": X-Request-Id", !r.header("X-Request-Id").empty());
 }
 
+void assert_field_error(const Response &r, const std::string &field, const std::string &what) {
+    assert_problem(r, 400, what.c_str());
+    const auto d = r.json();
+    CPPUNIT_ASSERT_MESSAGE(
+        what + ": no errors." + field + " in " + r.describe(),
+        d.HasMember("errors") && d["errors"].IsObject() && d["errors"].HasMember(field.c_str()) &&
+            d["errors"][field.c_str()].IsArray() && d["errors"][field.c_str()].Size() > 0);
+}
+
 }  // namespace shopd::test

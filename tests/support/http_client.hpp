@@ -75,5 +75,7 @@ std::string unique(const std::string &prefix);
 
 /// Asserts `r` is a problem+json response with `status` (type, title, status, detail present).
 void assert_problem(const Response &r, long status, const char *what);
+/// Asserts a 400 validation problem whose "errors" names `field` (a non-empty array of messages).
+void assert_field_error(const Response &r, const std::string &field, const std::string &what);
 
 }  // namespace shopd::test

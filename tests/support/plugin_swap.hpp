@@ -6,7 +6,10 @@
 
 #include <rapidjson/document.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace shopd::test {
 
@@ -43,6 +46,18 @@ public:
 private:
     std::string name_, so_;
     bool done_ = false;
+};
+
+/// Stops and joins background threads (the load kept up during a swap) on every way out of a
+/// scope, so no thread outlives what it writes to.
+struct Joiner {
+    std::atomic<bool> &stop;
+    std::vector<std::thread> &threads;
+    ~Joiner() {
+        stop = true;
+        for (auto &t : threads)
+            if (t.joinable()) t.join();
+    }
 };
 
 }  // namespace shopd::test

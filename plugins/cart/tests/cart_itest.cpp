@@ -1,6 +1,7 @@
 // Integration tests of the cart plugin through nginx + shopd + PostgreSQL, with the real
 // catalog and pricing plugins: ownership, validation, merging, price snapshots, concurrency.
 #include "http_client.hpp"
+#include "store_fixtures.hpp"
 
 #include <cppunit/extensions/HelperMacros.h>
 #include <pqxx/pqxx>
@@ -13,53 +14,6 @@ using namespace shopd::test;
 namespace {
 
 std::string str(const rapidjson::Value &v) { return v.GetString(); }
-
-/// A fresh customer's token.
-std::string new_customer(Http &http, const std::string &tier) {
-    const auto r =
-        http.post("/api/customers/",
-                  "{\"name\":\"" + unique("cust") + "\",\"tier\":\"" + tier + "\"}", admin_token());
-    CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 201L, r.status);
-    return r.json()["token"].GetString();
-}
-
-/// A fresh customer's id and token.
-std::pair<long long, std::string> new_customer_with_id(Http &http, const std::string &tier) {
-    const auto r =
-        http.post("/api/customers/",
-                  "{\"name\":\"" + unique("cust") + "\",\"tier\":\"" + tier + "\"}", admin_token());
-    CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 201L, r.status);
-    const auto d = r.json();
-    return {d["id"].GetInt64(), d["token"].GetString()};
-}
-
-struct Product {
-    long long id = 0;
-    std::vector<long long> variants;
-};
-
-/// A product (base 500.00) with the given variants "delta:stock".
-Product new_product(Http &http, const std::vector<std::pair<std::string, int>> &variants) {
-    auto cat =
-        http.post("/api/categories/", "{\"name\":\"" + unique("cart-cat") + "\"}", admin_token());
-    CPPUNIT_ASSERT_EQUAL_MESSAGE(cat.describe(), 201L, cat.status);
-    std::string body = "{\"name\":\"" + unique("desk") +
-                       "\",\"category_id\":" + std::to_string(cat.json()["id"].GetInt64()) +
-                       ",\"base_price\":\"500.00\",\"variants\":[";
-    for (std::size_t i = 0; i < variants.size(); ++i) {
-        body += (i ? "," : "") + std::string("{\"sku\":\"") + unique("SKU") + "\",\"name\":\"v" +
-                std::to_string(i) + "\",\"price_delta\":\"" + variants[i].first +
-                "\",\"stock\":" + std::to_string(variants[i].second) + "}";
-    }
-    body += "]}";
-    const auto r = http.post("/api/products/", body, admin_token());
-    CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 201L, r.status);
-    const auto d = r.json();
-    Product p;
-    p.id = d["id"].GetInt64();
-    for (const auto &v : d["variants"].GetArray()) p.variants.push_back(v["id"].GetInt64());
-    return p;
-}
 
 std::string add_body(long long variant, int quantity) {
     return "{\"variant_id\":" + std::to_string(variant) +
@@ -108,7 +62,7 @@ public:
     void addSnapshotsPriceAtTierAndQuantity() {
         Http http;
         const auto token = new_customer(http, "GOLD");
-        const auto p = new_product(http, {{"50.00", 100}});
+        const auto p = new_product(http, {{"50.00", 100}}, "cart");
         const auto r = http.post("/api/cart/items/", add_body(p.variants[0], 10), token);
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 201L, r.status);
         const auto d = r.json();
@@ -125,7 +79,7 @@ public:
     void addingSameVariantMergesAndResnapshots() {
         Http http;
         const auto token = new_customer(http, "GOLD");
-        const auto p = new_product(http, {{"50.00", 100}});
+        const auto p = new_product(http, {{"50.00", 100}}, "cart");
         auto r = http.post("/api/cart/items/", add_body(p.variants[0], 4), token);
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 201L, r.status);
         CPPUNIT_ASSERT_EQUAL(std::string("467.50"),
@@ -143,7 +97,7 @@ public:
     void snapshotsSurviveRuleChanges() {
         Http http;
         const auto token = new_customer(http, "STANDARD");
-        const auto p = new_product(http, {{"50.00", 100}, {"0.00", 100}});
+        const auto p = new_product(http, {{"50.00", 100}, {"0.00", 100}}, "cart");
         CPPUNIT_ASSERT_EQUAL(
             201L, http.post("/api/cart/items/", add_body(p.variants[0], 3), token).status);
         CPPUNIT_ASSERT_EQUAL(
@@ -172,7 +126,7 @@ public:
     void patchResnapshotsAtNewQuantity() {
         Http http;
         const auto token = new_customer(http, "GOLD");
-        const auto p = new_product(http, {{"50.00", 20}});
+        const auto p = new_product(http, {{"50.00", 20}}, "cart");
         const auto id =
             std::to_string(http.post("/api/cart/items/", add_body(p.variants[0], 10), token)
                                .json()["id"]
@@ -192,7 +146,7 @@ public:
     void deleteRemovesLine() {
         Http http;
         const auto token = new_customer(http, "SILVER");
-        const auto p = new_product(http, {{"0.00", 5}});
+        const auto p = new_product(http, {{"0.00", 5}}, "cart");
         const auto id =
             std::to_string(http.post("/api/cart/items/", add_body(p.variants[0], 1), token)
                                .json()["id"]
@@ -205,14 +159,14 @@ public:
     void productIdNeedsSingleVariant() {
         Http http;
         const auto token = new_customer(http, "STANDARD");
-        const auto single = new_product(http, {{"1.00", 5}});
+        const auto single = new_product(http, {{"1.00", 5}}, "cart");
         auto r =
             http.post("/api/cart/items/",
                       "{\"product_id\":" + std::to_string(single.id) + ",\"quantity\":1}", token);
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 201L, r.status);
         CPPUNIT_ASSERT_EQUAL(single.variants[0],
                              static_cast<long long>(r.json()["variant_id"].GetInt64()));
-        const auto multi = new_product(http, {{"1.00", 5}, {"2.00", 5}});
+        const auto multi = new_product(http, {{"1.00", 5}, {"2.00", 5}}, "cart");
         assert_problem(
             http.post("/api/cart/items/",
                       "{\"product_id\":" + std::to_string(multi.id) + ",\"quantity\":1}", token),
@@ -222,7 +176,7 @@ public:
     void invalidInputIs400AndWritesNothing() {
         Http http;
         const auto token = new_customer(http, "STANDARD");
-        const auto p = new_product(http, {{"0.00", 3}});
+        const auto p = new_product(http, {{"0.00", 3}}, "cart");
         assert_problem(http.post("/api/cart/items/", add_body(p.variants[0], 4), token), 400,
                        "above available");
         assert_problem(http.post("/api/cart/items/", add_body(999999999999LL, 1), token), 400,
@@ -241,7 +195,7 @@ public:
         Http http;
         const auto owner = new_customer(http, "STANDARD");
         const auto other = new_customer(http, "STANDARD");
-        const auto p = new_product(http, {{"0.00", 5}});
+        const auto p = new_product(http, {{"0.00", 5}}, "cart");
         const auto id =
             std::to_string(http.post("/api/cart/items/", add_body(p.variants[0], 1), owner)
                                .json()["id"]
@@ -256,7 +210,7 @@ public:
     void concurrentAddsMergeIntoOneLine() {
         Http setup;
         const auto token = new_customer(setup, "STANDARD");
-        const auto p = new_product(setup, {{"0.00", 100}});
+        const auto p = new_product(setup, {{"0.00", 100}}, "cart");
         std::vector<std::thread> threads;
         std::vector<long> statuses(8, 0);
         for (int i = 0; i < 8; ++i)
@@ -280,7 +234,7 @@ public:
     void priceServiceConflictPassesThrough() {
         Http http;
         const auto token = new_customer(http, "STANDARD");
-        const auto p = new_product(http, {{"0.00", 5}});
+        const auto p = new_product(http, {{"0.00", 5}}, "cart");
         // While pricing_rules is held exclusively, the price service's read waits past the lock
         // timeout and answers 409 + Retry-After: the client must get that 409 (retry), not a 400.
         pqxx::connection db(env("SHOPD_DATABASE_URL"));
@@ -297,7 +251,7 @@ public:
         Http http;
         const auto [customer_id, token] = new_customer_with_id(http, "GOLD");
         const auto other = new_customer(http, "GOLD");
-        const auto p = new_product(http, {{"50.00", 100}});
+        const auto p = new_product(http, {{"50.00", 100}}, "cart");
         // The customer's own rule (5 %), deleted again whatever happens: other tests see only the
         // default rules.
         const auto rule =

@@ -81,16 +81,6 @@ struct VariantRowLock {
     pqxx::work tx;
 };
 
-/// Asserts a 400 validation problem whose "errors" has `field`.
-void assert_field_error(const Response &r, const std::string &field, const std::string &what) {
-    assert_problem(r, 400, what.c_str());
-    const auto d = r.json();
-    CPPUNIT_ASSERT_MESSAGE(
-        what + ": no errors." + field + " in " + r.describe(),
-        d.HasMember("errors") && d["errors"].IsObject() && d["errors"].HasMember(field.c_str()) &&
-            d["errors"][field.c_str()].IsArray() && d["errors"][field.c_str()].Size() > 0);
-}
-
 /// `v` as compact JSON, as the API writes it: to compare a write's answer with a later GET.
 std::string render(const rapidjson::Value &v) {
     rapidjson::StringBuffer buffer;
@@ -213,6 +203,30 @@ struct Api {
         return pages;
     }
 };
+
+/// A checkout that holds the row of a fresh variant (10 in stock, called `name`) and raises its
+/// `reserved` to 8 is waited for by an admin's `method` {"stock":5} on `path` of that variant,
+/// which then answers 409: its stock is checked against what that checkout committed (the
+/// handler itself saw the 8 reserved after the wait, not a constraint failure on the UPDATE,
+/// which a read without FOR UPDATE would end in). The stock stays 10.
+void assert_stock_write_waits_for_row_lock(const std::string &name, const std::string &method,
+                                           std::string (*path)(long long)) {
+    Api api;
+    const long long id = api.variant_with_stock(name, 10);
+    VariantRowLock checkout(id);
+    checkout.tx.exec_params("UPDATE variants SET reserved = 8 WHERE id = $1", id);
+    Response r;
+    std::thread admin([&] {
+        Http http;
+        r = http.request(method, path(id), "{\"stock\":5}", admin_token());
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the write is now waiting
+    checkout.tx.commit();
+    admin.join();
+    assert_problem(r, 409, (method + ": stock below what the committed checkout reserved").c_str());
+    CPPUNIT_ASSERT_MESSAGE(r.body, str(r.json()["detail"]).find("8 units") != std::string::npos);
+    CPPUNIT_ASSERT_EQUAL(10, api.stock_of(id));
+}
 
 }  // namespace
 
@@ -726,24 +740,7 @@ public:
     /// A checkout that holds the row and raises `reserved` is waited for, and its `reserved`
     /// is what the new stock is checked against.
     void inventoryWaitsForTheRowLock() {
-        Api api;
-        const long long id = api.variant_with_stock("Sofa", 10);
-        VariantRowLock checkout(id);
-        checkout.tx.exec_params("UPDATE variants SET reserved = 8 WHERE id = $1", id);
-        Response r;
-        std::thread admin([&] {
-            Http http;
-            r = http.put(inventory_path(id), "{\"stock\":5}", admin_token());
-        });
-        std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the PUT is now waiting
-        checkout.tx.commit();
-        admin.join();
-        assert_problem(r, 409, "stock below what the committed checkout reserved");
-        // The handler itself saw the 8 reserved after the wait (not a constraint failure on the
-        // UPDATE, which a read without FOR UPDATE would end in).
-        CPPUNIT_ASSERT_MESSAGE(r.body,
-                               str(r.json()["detail"]).find("8 units") != std::string::npos);
-        CPPUNIT_ASSERT_EQUAL(10, api.stock_of(id));
+        assert_stock_write_waits_for_row_lock("Sofa", "PUT", inventory_path);
     }
 
     void inventoryLockTimeoutIs409() {
@@ -1047,22 +1044,7 @@ public:
     /// A checkout holding the variant's row and raising `reserved` is waited for; the update
     /// then checks its stock against what that checkout committed.
     void variantUpdateWaitsForTheRowLock() {
-        Api api;
-        const long long id = api.variant_with_stock("Stool", 10);
-        VariantRowLock checkout(id);
-        checkout.tx.exec_params("UPDATE variants SET reserved = 8 WHERE id = $1", id);
-        Response r;
-        std::thread admin([&] {
-            Http http;
-            r = http.patch(variant_path(id), "{\"stock\":5}", admin_token());
-        });
-        std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the PATCH is now waiting
-        checkout.tx.commit();
-        admin.join();
-        assert_problem(r, 409, "stock below what the committed checkout reserved");
-        CPPUNIT_ASSERT_MESSAGE(r.body,
-                               str(r.json()["detail"]).find("8 units") != std::string::npos);
-        CPPUNIT_ASSERT_EQUAL(10, api.stock_of(id));
+        assert_stock_write_waits_for_row_lock("Stool", "PATCH", variant_path);
     }
 
     // ---- deletes (archive) ----------------------------------------------------------------------

@@ -235,14 +235,13 @@ public:
     void expiredReservationCannotBeConfirmed() {
         Http http;
         pqxx::connection db(env("SHOPD_DATABASE_URL"));
-        const auto token = new_customer(http);
-        const auto v = new_variants(http, {{"0.00", 10}});
-        const auto id = reserve(http, token, v[0], 4);
-        expire(db, {id});
-        assert_problem(http.post(reservation_path(id, "confirm"), "", token), 409,
+        const ExpiredReservations expired(http, db, 10, {4});
+        const auto id = expired.ids[0];
+        assert_problem(http.post(reservation_path(id, "confirm"), "", expired.token), 409,
                        "confirm expired");
-        assert_problem(http.post(reservation_path(id, "cancel"), "", token), 409, "cancel expired");
-        const auto s = stock_of(http, v[0]);
+        assert_problem(http.post(reservation_path(id, "cancel"), "", expired.token), 409,
+                       "cancel expired");
+        const auto s = stock_of(http, expired.variant);
         CPPUNIT_ASSERT_EQUAL(10LL, s.stock);
         // Giving the units back is the release job's (or a short checkout's) work, not confirm's.
         CPPUNIT_ASSERT(db_status(db, id) == "ACTIVE" || db_status(db, id) == "EXPIRED");

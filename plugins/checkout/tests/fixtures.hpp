@@ -3,6 +3,7 @@
 #pragma once
 
 #include "http_client.hpp"
+#include "store_fixtures.hpp"
 
 #include <cppunit/extensions/HelperMacros.h>
 #include <pqxx/pqxx>
@@ -15,47 +16,10 @@ namespace shopd::test::co {
 
 inline std::string str(const rapidjson::Value &v) { return v.GetString(); }
 
-/// A customer as created through the API: its id and its (only shown once) token.
-struct NewCustomer {
-    long long id = 0;
-    std::string token;
-};
-
-/// A fresh customer, with its id (for the admin's ?customer= and for SQL).
-inline NewCustomer new_customer_with_id(Http &http, const std::string &tier = "STANDARD") {
-    const auto r =
-        http.post("/api/customers/",
-                  "{\"name\":\"" + unique("cust") + "\",\"tier\":\"" + tier + "\"}", admin_token());
-    CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 201L, r.status);
-    const auto d = r.json();
-    return {d["id"].GetInt64(), d["token"].GetString()};
-}
-
-/// A fresh customer's token.
-inline std::string new_customer(Http &http, const std::string &tier = "STANDARD") {
-    return new_customer_with_id(http, tier).token;
-}
-
 /// A product (base 500.00) with variants {price_delta, stock}; returns the variant ids in order.
 inline std::vector<long long> new_variants(
     Http &http, const std::vector<std::pair<std::string, int>> &variants) {
-    auto cat =
-        http.post("/api/categories/", "{\"name\":\"" + unique("co-cat") + "\"}", admin_token());
-    CPPUNIT_ASSERT_EQUAL_MESSAGE(cat.describe(), 201L, cat.status);
-    std::string body = "{\"name\":\"" + unique("lamp") +
-                       "\",\"category_id\":" + std::to_string(cat.json()["id"].GetInt64()) +
-                       ",\"base_price\":\"500.00\",\"variants\":[";
-    for (std::size_t i = 0; i < variants.size(); ++i)
-        body += (i ? "," : "") + std::string("{\"sku\":\"") + unique("CO") + "\",\"name\":\"v" +
-                std::to_string(i) + "\",\"price_delta\":\"" + variants[i].first +
-                "\",\"stock\":" + std::to_string(variants[i].second) + "}";
-    body += "]}";
-    const auto r = http.post("/api/products/", body, admin_token());
-    CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 201L, r.status);
-    std::vector<long long> ids;
-    const auto product = r.json();  // named: a temporary would die before the loop body runs
-    for (const auto &v : product["variants"].GetArray()) ids.push_back(v["id"].GetInt64());
-    return ids;
+    return new_product(http, variants, "co").variants;
 }
 
 /// Adds `quantity` of `variant` to the cart (a new line or merged into one).
@@ -157,5 +121,21 @@ inline void expire(pqxx::connection &db, const std::vector<long long> &ids) {
         array + "}");
     tx.commit();
 }
+
+/// A fresh customer's reservations of one fresh variant (`stock` in stock), one per quantity in
+/// `quantities`, all moved past their expiry once every one is made (so no checkout of them
+/// releases an earlier one).
+struct ExpiredReservations {
+    ExpiredReservations(Http &http, pqxx::connection &db, int stock,
+                        const std::vector<int> &quantities)
+        : token(new_customer(http)), variant(new_variants(http, {{"0.00", stock}})[0]) {
+        for (const int quantity : quantities)
+            ids.push_back(reserve(http, token, variant, quantity));
+        expire(db, ids);
+    }
+    const std::string token;
+    const long long variant;
+    std::vector<long long> ids;
+};
 
 }  // namespace shopd::test::co

@@ -98,6 +98,37 @@ bool key_exists(pqxx::connection &db, const std::string &key) {
                .as<long long>() > 0;
 }
 
+/// A fresh customer with an Idempotency-Key of a checkout and a one-line cart, both last written
+/// `age` (an SQL interval) ago: where the purge tests start.
+struct AgedCartAndKey {
+    explicit AgedCartAndKey(const std::string &age)
+        : db(env("SHOPD_DATABASE_URL")), token(new_customer(http)), key(unique("key")) {
+        checkout_with_key(http, token, key);
+        cart = cart_with_line(http, token);
+        age_cart(db, cart, age);
+        age_key(db, key, age);
+    }
+
+    /// Asserts the cart (its row and its line) and the key are both still stored.
+    void assert_both_kept() {
+        CPPUNIT_ASSERT_EQUAL(2LL, cart_rows(db, cart));
+        CPPUNIT_ASSERT(key_exists(db, key));
+    }
+
+    /// Runs a release with the default TTLs, which must purge both: leaves nothing old behind
+    /// for other tests' counts.
+    void assert_default_run_purges_both() {
+        CPPUNIT_ASSERT_EQUAL(0, run_release(db_flag()).exit_code);
+        CPPUNIT_ASSERT_EQUAL(0LL, cart_rows(db, cart));
+        CPPUNIT_ASSERT(!key_exists(db, key));
+    }
+
+    Http http;
+    pqxx::connection db;
+    const std::string token, key;
+    long long cart = 0;
+};
+
 /// A transaction of the test holding a cart row FOR UPDATE, as a running cart request or
 /// checkout does; rolled back on release() or destruction.
 class CartLock {
@@ -173,21 +204,18 @@ public:
     void dryRunChangesNothing() {
         Http http;
         pqxx::connection db(env("SHOPD_DATABASE_URL"));
-        const auto token = new_customer(http);
-        const auto v = new_variants(http, {{"0.00", 20}});
-        const long long a = reserve(http, token, v[0], 2);
-        const long long b = reserve(http, token, v[0], 3);
-        expire(db, {a, b});
+        const ExpiredReservations expired(http, db, 20, {2, 3});
+        const long long a = expired.ids[0], b = expired.ids[1];
         const auto run = run_release(db_flag() + " --dry-run");
         CPPUNIT_ASSERT_EQUAL_MESSAGE(run.output, 0, run.exit_code);
         CPPUNIT_ASSERT(count_in(run, "would release") >= 2);
         CPPUNIT_ASSERT_EQUAL(std::string("ACTIVE"), db_status(db, a));
         CPPUNIT_ASSERT_EQUAL(std::string("ACTIVE"), db_status(db, b));
         CPPUNIT_ASSERT_EQUAL(0LL, log_rows(db, a) + log_rows(db, b));
-        CPPUNIT_ASSERT_EQUAL(5LL, stock_of(http, v[0]).reserved);
+        CPPUNIT_ASSERT_EQUAL(5LL, stock_of(http, expired.variant).reserved);
         // Leave nothing expired behind for other tests' counts.
         CPPUNIT_ASSERT_EQUAL(0, run_release(db_flag()).exit_code);
-        CPPUNIT_ASSERT_EQUAL(0LL, stock_of(http, v[0]).reserved);
+        CPPUNIT_ASSERT_EQUAL(0LL, stock_of(http, expired.variant).reserved);
     }
 
     void twoCopiesReleaseEachOnce() {
@@ -298,52 +326,30 @@ public:
     }
 
     void ttlZeroNeverPurges() {
-        Http http;
-        pqxx::connection db(env("SHOPD_DATABASE_URL"));
-        const auto token = new_customer(http);
-        const auto key = unique("key");
-        checkout_with_key(http, token, key);
-        const long long cart = cart_with_line(http, token);
-        age_cart(db, cart, "400 days");
-        age_key(db, key, "400 days");
-
+        AgedCartAndKey aged("400 days");
         const auto run = run_release(db_flag() + " --cart-ttl 0 --idempotency-ttl 0");
         CPPUNIT_ASSERT_EQUAL_MESSAGE(run.output, 0, run.exit_code);
         CPPUNIT_ASSERT_EQUAL(0LL, count_in(run, "purged", "carts"));
         CPPUNIT_ASSERT_EQUAL(0LL, count_in(run, "purged", "idempotency keys"));
-        CPPUNIT_ASSERT_EQUAL(2LL, cart_rows(db, cart));
-        CPPUNIT_ASSERT(key_exists(db, key));
+        aged.assert_both_kept();
         // Each TTL is independent of the other.
         CPPUNIT_ASSERT_EQUAL(0, run_release(db_flag() + " --cart-ttl 0").exit_code);
-        CPPUNIT_ASSERT_EQUAL(2LL, cart_rows(db, cart));
-        CPPUNIT_ASSERT(!key_exists(db, key));
-        CPPUNIT_ASSERT_EQUAL(0, run_release(db_flag()).exit_code);
-        CPPUNIT_ASSERT_EQUAL(0LL, cart_rows(db, cart));
+        CPPUNIT_ASSERT_EQUAL(2LL, cart_rows(aged.db, aged.cart));
+        CPPUNIT_ASSERT(!key_exists(aged.db, aged.key));
+        aged.assert_default_run_purges_both();
     }
 
     void dryRunPurgesNothing() {
-        Http http;
-        pqxx::connection db(env("SHOPD_DATABASE_URL"));
-        const auto token = new_customer(http);
-        const auto key = unique("key");
-        checkout_with_key(http, token, key);
-        const long long cart = cart_with_line(http, token);
-        age_cart(db, cart, "30 days");
-        age_key(db, key, "30 days");
-
+        AgedCartAndKey aged("30 days");
         const auto run = run_release(db_flag() + " --dry-run");
         CPPUNIT_ASSERT_EQUAL_MESSAGE(run.output, 0, run.exit_code);
         CPPUNIT_ASSERT(count_in(run, "would purge", "carts") >= 1);
         CPPUNIT_ASSERT(count_in(run, "would purge", "idempotency keys") >= 1);
-        CPPUNIT_ASSERT_EQUAL(2LL, cart_rows(db, cart));
-        CPPUNIT_ASSERT(key_exists(db, key));
+        aged.assert_both_kept();
         const auto off = run_release(db_flag() + " --dry-run --cart-ttl 0 --idempotency-ttl 0");
         CPPUNIT_ASSERT_EQUAL(0LL, count_in(off, "would purge", "carts"));
         CPPUNIT_ASSERT_EQUAL(0LL, count_in(off, "would purge", "idempotency keys"));
-        // Leave nothing old behind for other tests' counts.
-        CPPUNIT_ASSERT_EQUAL(0, run_release(db_flag()).exit_code);
-        CPPUNIT_ASSERT_EQUAL(0LL, cart_rows(db, cart));
-        CPPUNIT_ASSERT(!key_exists(db, key));
+        aged.assert_default_run_purges_both();
     }
 };
 

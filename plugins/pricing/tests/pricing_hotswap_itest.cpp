@@ -5,6 +5,7 @@
 // refused. No request may fail, and every answer must come from v1 or v2 with the same price.
 // The plugin the host had before is put back at the end, so later tests see it.
 #include "http_client.hpp"
+#include "plugin_swap.hpp"
 
 #include <cppunit/extensions/HelperMacros.h>
 
@@ -92,31 +93,11 @@ void client(const std::string &path, const std::atomic<bool> &stop, Tally &t) {
     }
 }
 
-/// Puts `so` in place as $SHOPD_PLUGIN_DIR/pricing.so the way operators must: a copy under a
-/// temporary name in the same directory, then rename(), so the host never sees a partial file.
-void install(const std::string &so) {
-    const fs::path dir = env("SHOPD_PLUGIN_DIR");
-    const fs::path tmp = dir / (".pricing.so.swap-" + std::to_string(getpid()));
-    fs::copy_file(so, tmp, fs::copy_options::overwrite_existing);
-    if (std::rename(tmp.c_str(), (dir / "pricing.so").c_str()) != 0)
-        throw std::runtime_error("rename " + tmp.string() + ": " + std::strerror(errno));
-}
-
-/// Version of the pricing plugin the host serves now ("" if it lists none).
-std::string loaded_version(Http &admin) {
-    const auto r = admin.get("/api/admin/plugins/", admin_token());
-    CPPUNIT_ASSERT_EQUAL_MESSAGE("plugin list: " + r.describe(), 200L, r.status);
-    const auto d = r.json();
-    for (const auto &p : d.GetArray())
-        if (str(p["name"]) == "pricing") return str(p["version"]);
-    return "";
-}
-
 /// Polls the plugin list until pricing is at `version`; fails the test after kSwapTimeout.
 void wait_for_version(Http &admin, const std::string &version) {
     const auto deadline = Clock::now() + kSwapTimeout;
     std::string seen;
-    while ((seen = loaded_version(admin)) != version) {
+    while ((seen = plugin_version(admin, "pricing")) != version) {
         if (Clock::now() > deadline)
             CPPUNIT_FAIL("pricing still at \"" + seen + "\" " +
                          std::to_string(kSwapTimeout.count()) + " s after swapping in " + version);
@@ -129,26 +110,6 @@ void send_sighup() {
     if (kill(pid, SIGHUP) != 0)
         throw std::runtime_error("kill(SIGHUP, " + std::to_string(pid) +
                                  "): " + std::strerror(errno));
-}
-
-/// POST /api/admin/plugins/reload/ (200 asserted).
-Response post_reload(Http &admin) {
-    const auto r = admin.post("/api/admin/plugins/reload/", "", admin_token());
-    CPPUNIT_ASSERT_EQUAL_MESSAGE("reload: " + r.describe(), 200L, r.status);
-    return r;
-}
-
-bool lists(const rapidjson::Value &names, const std::string &name) {
-    for (const auto &n : names.GetArray())
-        if (str(n) == name) return true;
-    return false;
-}
-
-/// The error the reload reported for pricing under "refused", or "" if it is not there.
-std::string refusal(const rapidjson::Document &reload) {
-    for (const auto &r : reload["refused"].GetArray())
-        if (str(r["name"]) == "pricing") return str(r["error"]);
-    return "";
 }
 
 /// Keeps a copy of the installed pricing.so and puts it back (and reloads) on destruction, so
@@ -211,7 +172,7 @@ public:
         Http admin;
         const std::string path = seed_price_path(admin);
         CPPUNIT_ASSERT_EQUAL_MESSAGE("the stack should start on pricing v1", std::string("1.0.0"),
-                                     loaded_version(admin));
+                                     plugin_version(admin, "pricing"));
         RestoreOriginal original;
 
         Tally tally;
@@ -220,15 +181,7 @@ public:
         for (int i = 0; i < kClients; ++i)
             clients.emplace_back(client, path, std::cref(stop), std::ref(tally));
         // Whatever happens below, the clients must stop before `tally` goes away.
-        struct Joiner {
-            std::atomic<bool> &stop;
-            std::vector<std::thread> &threads;
-            ~Joiner() {
-                stop = true;
-                for (auto &t : threads)
-                    if (t.joinable()) t.join();
-            }
-        } joiner{stop, clients};
+        Joiner joiner{stop, clients};
         std::this_thread::sleep_for(kDwell);
 
         const long before = tally.requests, v1_before = tally.v1, v2_before = tally.v2;
@@ -237,14 +190,13 @@ public:
         for (int i = 0; i < kSwaps; ++i) {
             const bool to_v2 = i % 2 == 0;
             const auto start = Clock::now();
-            install(to_v2 ? kV2 : kV1);
+            install_plugin(to_v2 ? kV2 : kV1, "pricing");
             // Both triggers, for both versions: S P P S S P P S S P.
             if ((i + i / 2) % 2 == 0) {
                 send_sighup();
             } else {
-                const auto out = post_reload(admin);
-                CPPUNIT_ASSERT_MESSAGE("reload did not swap pricing: " + out.describe(),
-                                       lists(out.json()["reloaded"], "pricing"));
+                CPPUNIT_ASSERT_MESSAGE("reload did not swap pricing",
+                                       lists_name(reload_plugins(admin)["reloaded"], "pricing"));
             }
             wait_for_version(admin, to_v2 ? "2.0.0" : "1.0.0");
             visible_ms.push_back(
@@ -259,16 +211,16 @@ public:
                 .count();
 
         // A build with the wrong ABI version is refused, by either trigger, and v1 keeps serving.
-        install(kBadAbi);
-        const auto refused = post_reload(admin);
-        const auto outcome = refused.json();
-        CPPUNIT_ASSERT_MESSAGE("bad-ABI plugin not refused: " + refused.describe(),
-                               refusal(outcome).find("ABI version 999") != std::string::npos);
-        CPPUNIT_ASSERT(!lists(outcome["reloaded"], "pricing"));
-        CPPUNIT_ASSERT_EQUAL(std::string("1.0.0"), loaded_version(admin));
+        install_plugin(kBadAbi, "pricing");
+        const auto outcome = reload_plugins(admin);
+        CPPUNIT_ASSERT_MESSAGE(
+            "bad-ABI plugin not refused: " + refusal_of(outcome, "pricing"),
+            refusal_of(outcome, "pricing").find("ABI version 999") != std::string::npos);
+        CPPUNIT_ASSERT(!lists_name(outcome["reloaded"], "pricing"));
+        CPPUNIT_ASSERT_EQUAL(std::string("1.0.0"), plugin_version(admin, "pricing"));
         send_sighup();
         std::this_thread::sleep_for(kDwell);
-        CPPUNIT_ASSERT_EQUAL(std::string("1.0.0"), loaded_version(admin));
+        CPPUNIT_ASSERT_EQUAL(std::string("1.0.0"), plugin_version(admin, "pricing"));
         const auto still = admin.get(path);
         CPPUNIT_ASSERT_EQUAL_MESSAGE(still.describe(), 200L, still.status);
         CPPUNIT_ASSERT_EQUAL(kEngineV1, str(still.json()["engine"]));
@@ -278,9 +230,8 @@ public:
 
         // Put the original back; the host reloads it (a new file, so a new generation).
         original.restore();
-        const auto back = post_reload(admin);
-        CPPUNIT_ASSERT_MESSAGE("original not reloaded: " + back.describe(),
-                               lists(back.json()["reloaded"], "pricing"));
+        CPPUNIT_ASSERT_MESSAGE("original not reloaded",
+                               lists_name(reload_plugins(admin)["reloaded"], "pricing"));
         wait_for_version(admin, "1.0.0");
 
         std::string swap_times;

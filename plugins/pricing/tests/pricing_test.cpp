@@ -17,31 +17,27 @@ using namespace shopd::pricing;
 
 namespace {
 
-Rule quantity_rule(std::int64_t id, std::int64_t min_quantity, BasisPoints bp) {
+/// A rule `id` of `kind`, `bp` off, with what it matches on set by `match`.
+template <class Match>
+Rule rule(std::int64_t id, RuleKind kind, BasisPoints bp, Match &&match) {
     Rule r;
     r.id = id;
-    r.kind = RuleKind::quantity;
-    r.min_quantity = min_quantity;
+    r.kind = kind;
     r.percent_off = bp;
+    match(r);
     return r;
+}
+
+Rule quantity_rule(std::int64_t id, std::int64_t min_quantity, BasisPoints bp) {
+    return rule(id, RuleKind::quantity, bp, [&](Rule &r) { r.min_quantity = min_quantity; });
 }
 
 Rule tier_rule(std::int64_t id, const std::string &tier, BasisPoints bp) {
-    Rule r;
-    r.id = id;
-    r.kind = RuleKind::tier;
-    r.tier = tier;
-    r.percent_off = bp;
-    return r;
+    return rule(id, RuleKind::tier, bp, [&](Rule &r) { r.tier = tier; });
 }
 
 Rule customer_rule(std::int64_t id, std::int64_t customer_id, BasisPoints bp) {
-    Rule r;
-    r.id = id;
-    r.kind = RuleKind::customer;
-    r.customer_id = customer_id;
-    r.percent_off = bp;
-    return r;
+    return rule(id, RuleKind::customer, bp, [&](Rule &r) { r.customer_id = customer_id; });
 }
 
 /// `r` valid from `from` until `until` (nullopt: open).
@@ -156,31 +152,29 @@ public:
         // 0.05 at 10 % off = 0.045 -> 0.05
         CPPUNIT_ASSERT_EQUAL(
             Cents(5), compute_price(input(5, 0, 10, "STANDARD"), default_rules()).unit_price);
-        // 1.15 at 50 % off = 0.575 -> 0.58
-        CPPUNIT_ASSERT_EQUAL(
-            Cents(58),
-            compute_price(input(115, 0, 1, "GOLD"), {tier_rule(1, "GOLD", 5000)}).unit_price);
-        // 0.01 at 50 % = 0.005 -> 0.01; at 50.01 % = 0.004999 -> 0.00
-        CPPUNIT_ASSERT_EQUAL(
-            Cents(1),
-            compute_price(input(1, 0, 1, "GOLD"), {tier_rule(1, "GOLD", 5000)}).unit_price);
-        CPPUNIT_ASSERT_EQUAL(
-            Cents(0),
-            compute_price(input(1, 0, 1, "GOLD"), {tier_rule(1, "GOLD", 5001)}).unit_price);
         // 1.05 at 10 % = 0.945 -> 0.95; 12.5 % of 9.99 = 8.74125 -> 8.74
         CPPUNIT_ASSERT_EQUAL(
             Cents(95), compute_price(input(105, 0, 10, "SILVER"), default_rules()).unit_price);
         CPPUNIT_ASSERT_EQUAL(
             Cents(874),
             compute_price(input(999, 0, 1, "SILVER"), {tier_rule(3, "SILVER", 1250)}).unit_price);
-        // x.xx5 at a fractional percent: 3.33 at 33.33 % = 2.220111 -> 2.22; 2.00 at 0.25 % = 1.995
-        // -> 2.00
-        CPPUNIT_ASSERT_EQUAL(
-            Cents(222),
-            compute_price(input(333, 0, 1, "GOLD"), {tier_rule(1, "GOLD", 3333)}).unit_price);
-        CPPUNIT_ASSERT_EQUAL(
-            Cents(200),
-            compute_price(input(200, 0, 1, "GOLD"), {tier_rule(1, "GOLD", 25)}).unit_price);
+        // One unit for a GOLD customer at a GOLD rule of `off`: {base, off, unit price}.
+        const struct {
+            Cents base;
+            BasisPoints off;
+            Cents unit;
+        } gold[] = {
+            {115, 5000, 58},   // 1.15 at 50 % off = 0.575 -> 0.58
+            {1, 5000, 1},      // 0.01 at 50 % = 0.005 -> 0.01
+            {1, 5001, 0},      // at 50.01 % = 0.004999 -> 0.00
+            {333, 3333, 222},  // x.xx5 at a fractional percent: 3.33 at 33.33 % = 2.220111 -> 2.22
+            {200, 25, 200},    // 2.00 at 0.25 % = 1.995 -> 2.00
+        };
+        for (const auto &c : gold)
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(
+                std::to_string(c.base) + " at " + std::to_string(c.off), c.unit,
+                compute_price(input(c.base, 0, 1, "GOLD"), {tier_rule(1, "GOLD", c.off)})
+                    .unit_price);
     }
 
     void testRoundsAfterEachStepNotOnce() {
