@@ -22,7 +22,7 @@ SHOPD_PACKAGES=(
     build-essential cmake pkg-config
     libfcgi-dev libpqxx-dev rapidjson-dev libboost-program-options-dev libcppunit-dev
     libcurl4-openssl-dev libssl-dev
-    clang-format clang-tidy shellcheck
+    clang-format clang-tidy shellcheck clang libclang-rt-14-dev
     nginx postgresql postgresql-contrib
     wrk spawn-fcgi curl ca-certificates
 )
@@ -137,7 +137,8 @@ render_template() {
 write_env() {
     local file=$1
     shift
-    printf '%s\n' "$@" >"$file.tmp"
+    # 0600: it holds the admin token and the database URL.
+    (umask 077 && printf '%s\n' "$@" >"$file.tmp")
     mv "$file.tmp" "$file"
 }
 
@@ -217,17 +218,26 @@ ensure_packages() {
     apt_install "${missing[@]}"
 }
 
-# build: configure build/ once (again if an earlier configure failed half-way: cache written,
-# no build system generated), then build everything.
+# shopd_build_dir: the build tree the scripts build, run and install plugins from
+# (SHOPD_BUILD_DIR overrides, e.g. build-asan/ of `scripts/test --sanitize`).
+shopd_build_dir() {
+    echo "${SHOPD_BUILD_DIR:-$REPO/build}"
+}
+
+# build: configure the build dir (shopd_build_dir) once (again if an earlier configure failed
+# half-way: cache written, no build system generated), then build everything.
 # The scripts build with SHOPD_WERROR=ON (a warning fails the build, as in CI); a plain
 # `cmake -B build` of a developer keeps warnings as warnings. SHOPD_WERROR=OFF overrides.
+# SHOPD_SANITIZE=ON|OFF, when set, is passed on as the CMake option of that name.
 build() {
-    local dir=$REPO/build
+    local dir options=()
+    dir=$(shopd_build_dir)
+    if [[ -n ${SHOPD_SANITIZE:-} ]]; then options+=("-DSHOPD_SANITIZE=$SHOPD_SANITIZE"); fi
     if [[ ! -f $dir/CMakeCache.txt || ! ( -f $dir/Makefile || -f $dir/build.ninja ) ]]; then
-        log "configuring $REPO/build"
-        cmake -S "$REPO" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+        log "configuring $dir"
+        cmake -S "$REPO" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${options[@]}"
     fi
-    cmake -S "$REPO" -B "$dir" -DSHOPD_WERROR="${SHOPD_WERROR:-ON}" >/dev/null
+    cmake -S "$REPO" -B "$dir" -DSHOPD_WERROR="${SHOPD_WERROR:-ON}" "${options[@]}" >/dev/null
     log "building"
     cmake --build "$dir" -j2
 }
@@ -436,9 +446,34 @@ nginx_port() {
 }
 
 # nginx_start VARDIR PORT UPSTREAM_SOCKET KEEPALIVE: render nginx.conf and start nginx.
-# SHOPD_NGINX_ACCESS_LOG=off turns the access log off (benchmarks).
+# SHOPD_NGINX_ACCESS_LOG=off turns the access log off (benchmarks). Deployment knobs (defaults
+# in brackets):
+#   SHOPD_NGINX_SIGNUP_RATE    limit_req rate per client address on POST /api/customers/ [10r/s]
+#   SHOPD_NGINX_SIGNUP_BURST   its burst, served without delay [20]
+#   SHOPD_NGINX_REAL_IP_FROM   trusted proxy addresses/CIDRs (space or comma separated) whose
+#                              SHOPD_NGINX_REAL_IP_HEADER [X-Forwarded-For] names the client;
+#                              trusted proxy only [empty: off, the TCP peer is the client]
+#   SHOPD_NGINX_OPS_ALLOW      addresses/CIDRs allowed /readyz and /metrics [127.0.0.1 ::1]
 nginx_start() {
     local var=$1 port=$2 socket=$3 keepalive=$4 user_directive="" access_log
+    local rate=${SHOPD_NGINX_SIGNUP_RATE:-10r/s} burst=${SHOPD_NGINX_SIGNUP_BURST:-20}
+    local real_ip="# real_ip off (SHOPD_NGINX_REAL_IP_FROM unset)" ops_allow="" addr
+    [[ $rate =~ ^[0-9]+r/[sm]$ ]] || die "SHOPD_NGINX_SIGNUP_RATE '$rate' is not like 10r/s"
+    [[ $burst =~ ^[0-9]+$ ]] || die "SHOPD_NGINX_SIGNUP_BURST '$burst' is not a number"
+    if [[ -n ${SHOPD_NGINX_REAL_IP_FROM:-} ]]; then
+        real_ip=""
+        for addr in ${SHOPD_NGINX_REAL_IP_FROM//,/ }; do
+            [[ $addr =~ ^[0-9A-Fa-f.:/]+$ ]] || die "SHOPD_NGINX_REAL_IP_FROM: '$addr' is not an address or CIDR"
+            real_ip+="set_real_ip_from $addr; "
+        done
+        [[ ${SHOPD_NGINX_REAL_IP_HEADER:-X-Forwarded-For} =~ ^[A-Za-z0-9-]+$ ]] ||
+            die "SHOPD_NGINX_REAL_IP_HEADER: not a header name"
+        real_ip+="real_ip_header ${SHOPD_NGINX_REAL_IP_HEADER:-X-Forwarded-For}; real_ip_recursive on;"
+    fi
+    for addr in ${SHOPD_NGINX_OPS_ALLOW:-127.0.0.1 ::1}; do
+        [[ $addr =~ ^[0-9A-Fa-f.:/]+$ ]] || die "SHOPD_NGINX_OPS_ALLOW: '$addr' is not an address or CIDR"
+        ops_allow+="allow $addr; "
+    done
     require_plain_path "$var"
     mkdir -p "$var/nginx" "$var/log"
     # Workers of a root master run as nobody, who cannot enter a private var dir or connect
@@ -451,7 +486,8 @@ nginx_start() {
     fi
     render_template "$REPO/nginx/shopd.conf.template" "$var/nginx.conf" \
         "USER_DIRECTIVE=$user_directive" "VARDIR=$var" "PORT=$port" "SOCKET=$socket" \
-        "KEEPALIVE=$keepalive" "ACCESS_LOG=$access_log"
+        "KEEPALIVE=$keepalive" "ACCESS_LOG=$access_log" "SIGNUP_RATE=$rate" "SIGNUP_BURST=$burst" \
+        "REAL_IP=$real_ip" "OPS_ALLOW=$ops_allow"
     log "nginx: starting on 127.0.0.1:$port"
     # Soft open-files limit raised to the hard one: nginx needs one per client and upstream
     # connection (worker_connections).
@@ -480,7 +516,7 @@ nginx_stop() {
 
 # shopd_bin: the host binary (SHOPD_BIN overrides, e.g. for a sanitizer build).
 shopd_bin() {
-    echo "${SHOPD_BIN:-$REPO/build/host/shopd}"
+    echo "${SHOPD_BIN:-$(shopd_build_dir)/host/shopd}"
 }
 
 # shopd_pid VARDIR: the host's pid if it runs ("" otherwise); the command line must name this
@@ -491,18 +527,19 @@ shopd_pid() {
     if pid_alive "$pid" && [[ $(pid_cmdline "$pid") == *"unix:$1/run/shopd.sock"* ]]; then echo "$pid"; fi
 }
 
-# shopd_install_plugins VARDIR: copy build/plugins/*/*.so into VARDIR/plugins (atomic renames,
-# so a host that is running never sees a half-written file).
+# shopd_install_plugins VARDIR: copy build/plugins/*/*.so (of shopd_build_dir) into
+# VARDIR/plugins (atomic renames, so a host that is running never sees a half-written file).
 shopd_install_plugins() {
-    local var=$1 so found=0
+    local var=$1 so found=0 dir
+    dir=$(shopd_build_dir)
     mkdir -p "$var/plugins"
-    for so in "$REPO"/build/plugins/*/*.so; do
+    for so in "$dir"/plugins/*/*.so; do
         [[ -f $so ]] || continue
         cp "$so" "$var/plugins/.$(basename "$so").tmp"
         mv -f "$var/plugins/.$(basename "$so").tmp" "$var/plugins/$(basename "$so")"
         found=1
     done
-    ((found)) || warn "no plugins in $REPO/build/plugins (not built yet?)"
+    ((found)) || warn "no plugins in $dir/plugins (not built yet?)"
 }
 
 # wait_healthy URL SECONDS PID [SOCKET]: wait until URL answers 2xx while PID lives; with
@@ -542,15 +579,18 @@ shopd_start() {
     rm -f "$sock"                         # stale socket of a host that died
     log "shopd: starting ${SHOPD_WORKERS:-8} workers on unix:$sock"
     # setsid: the host outlives this script and ignores the terminal's Ctrl-C / hang-up.
-    # (The admin token is on the command line as the flag documents; production passes it via
-    # EnvironmentFile, see systemd/shopd.service.)
+    # The admin token goes through a 0600 file, not the command line, so `ps` does not show it;
+    # an operator rotates by editing the file and sending SIGHUP. Plugin generations are copied
+    # into the var dir (a noexec /tmp must not stop the host).
+    (umask 077 && printf '%s\n' "$SHOPD_ADMIN_TOKEN" >"$var/run/admin-tokens")
     setsid "$bin" \
         --listen "unix:$sock" \
         --workers "${SHOPD_WORKERS:-8}" \
         --database-url "$SHOPD_DATABASE_URL" \
         --plugin-dir "$var/plugins" \
         --plugins "${SHOPD_PLUGINS:-$SHOPD_DEFAULT_PLUGINS}" \
-        --admin-token "$SHOPD_ADMIN_TOKEN" \
+        --admin-token-file "$var/run/admin-tokens" \
+        --generation-dir "$var/run/generations" \
         --cors-origins "$SHOPD_CORS_ORIGINS" \
         </dev/null >>"$var/log/shopd.log" 2>&1 &
     pid=$!
@@ -580,7 +620,7 @@ shopd_stop() {
 # systemd/reservation-release.timer does in production.
 
 release_bin() {
-    echo "$REPO/build/plugins/checkout/reservation-release"
+    echo "$(shopd_build_dir)/plugins/checkout/reservation-release"
 }
 
 # releaser_pid VARDIR: pid of this var dir's release loop ("" otherwise).

@@ -198,6 +198,8 @@ std::optional<std::int64_t> parse_id(std::string_view text) {
             if (c < '0' || c > '9') return std::nullopt;
             value = value * 10 + (c - '0');
         }
+        // "0000000000000000000" is 19 digits too, and not a positive id.
+        if (value == 0) return std::nullopt;
         return value;
     }
     return parse_int(text, 1, std::numeric_limits<std::int64_t>::max());

@@ -178,6 +178,8 @@ void handle_sql_error(const Ctx &ctx, const pqxx::sql_error &e) {
     ctx.raw().host->count_db_error(ctx.plugin(), state.c_str());
     if (state == "55P03") {  // lock_not_available: lock_timeout expired
         reply_retry_later(ctx, 409, "The resource is busy; retry shortly.");
+    } else if (state == "57014") {  // query_canceled: statement_timeout (a slow search)
+        reply_retry_later(ctx, 503, "The request took too long; retry it later.");
     } else if (state == "40001" || state == "40P01") {  // serialization failure, deadlock
         reply_retry_later(ctx, 409, "The request conflicted with another one; retry it.");
     } else if (state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" ||

@@ -3,16 +3,9 @@
 
 #include "shopd/json.hpp"
 
-#include <openssl/crypto.h>
 #include <pqxx/pqxx>
 
 namespace shopd::host {
-
-bool is_admin_token(const std::string &given, const Config &config) {
-    const std::string &expected = config.admin_token;
-    return !expected.empty() && given.size() == expected.size() &&
-           CRYPTO_memcmp(given.data(), expected.data(), given.size()) == 0;
-}
 
 bool Builtins::serve(const Incoming &in, WorkerDb &db, shopd_response &resp, std::string &route) {
     struct Entry {
@@ -31,7 +24,7 @@ bool Builtins::serve(const Incoming &in, WorkerDb &db, shopd_response &resp, std
         if (in.path != e.path) continue;
         route = std::string(e.method) + " " + e.path;
         if (in.method != e.method) {
-            set_problem(resp, 405, "Method \"" + in.wire_method() + "\" not allowed.");
+            set_problem(resp, 405, "Method \"" + printable(in.wire_method()) + "\" not allowed.");
             resp.headers.emplace_back("Allow", e.method);
         } else {
             (this->*e.fn)(in, db, resp);
@@ -78,7 +71,7 @@ void Builtins::metrics(const Incoming &, WorkerDb &, shopd_response &resp) {
 }
 
 bool Builtins::require_admin(const Incoming &in, shopd_response &resp) {
-    if (is_admin_token(in.bearer, config_)) return true;
+    if (admins_.matches(in.bearer)) return true;
     set_problem(resp, 401, "Admin token required.");
     resp.headers.emplace_back("WWW-Authenticate", "Bearer");
     return false;

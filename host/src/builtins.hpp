@@ -2,6 +2,7 @@
 // admin endpoints.
 #pragma once
 
+#include "admin_tokens.hpp"
 #include "config.hpp"
 #include "fcgi_io.hpp"
 #include "metrics.hpp"
@@ -12,13 +13,10 @@
 
 namespace shopd::host {
 
-/// Whether `given` is the configured admin token (constant-time; never true when none is set).
-bool is_admin_token(const std::string &given, const Config &config);
-
 class Builtins {
 public:
-    Builtins(const Config &config, PluginRegistry &registry, Metrics &metrics)
-        : config_(config), registry_(registry), metrics_(metrics) {}
+    Builtins(const AdminTokens &admins, PluginRegistry &registry, Metrics &metrics)
+        : admins_(admins), registry_(registry), metrics_(metrics) {}
 
     /// Serves the request if its path is a built-in one (setting `route` for metrics); returns
     /// false otherwise.
@@ -32,7 +30,7 @@ private:
     void reload_plugins(const Incoming &in, WorkerDb &, shopd_response &resp);
     bool require_admin(const Incoming &in, shopd_response &resp);
 
-    const Config &config_;
+    const AdminTokens &admins_;
     PluginRegistry &registry_;
     Metrics &metrics_;
 };

@@ -32,7 +32,7 @@ const std::pair<const char *, const char *> kPluginOptionAliases[] = {
 };
 
 po::options_description describe(Config &c, std::string &plugins, std::string &cors_origins,
-                                 std::string &config_file) {
+                                 std::string &admin_tokens, std::string &config_file) {
     po::options_description d(
         "shopd options (each also as env SHOPD_<NAME>, e.g. SHOPD_DATABASE_URL)");
     auto add = d.add_options();
@@ -48,10 +48,21 @@ po::options_description describe(Config &c, std::string &plugins, std::string &c
         "directory holding <name>.so plugins");
     add("plugins", po::value(&plugins)->default_value("catalog,customers,pricing,cart,checkout"),
         "plugins to load, in init order");
-    add("admin-token", po::value(&c.admin_token),
-        "bearer token for admin writes (empty: admin writes refused)");
+    add("admin-token", po::value(&admin_tokens),
+        "admin bearer token(s), a comma list (rotation: add the new one, move clients, remove the "
+        "old); none and no file: admin writes refused");
+    add("admin-token-file", po::value(&c.admin_token_file),
+        "file of admin tokens, one per line ('#' comments), re-read on SIGHUP; keeps tokens off "
+        "the command line");
+    add("generation-dir", po::value(&c.generation_dir),
+        "directory for the private copy each loaded plugin generation is made from (must allow "
+        "exec; default: the system temp dir)");
     add("cors-origins", po::value(&cors_origins)->default_value(""),
         "comma list of origins a browser may call from, e.g. https://shop.example (empty: none)");
+    add("statement-timeout-ms",
+        po::value(&c.statement_timeout_ms)->default_value(c.statement_timeout_ms),
+        "PostgreSQL statement_timeout of every worker connection: a statement running longer is "
+        "cancelled (503 + Retry-After), so no worker is held after nginx gave up (60 s)");
     add("lock-timeout-ms", po::value(&c.lock_timeout_ms)->default_value(c.lock_timeout_ms),
         "how long a request waits for a row lock before answering 409 (lock_timeout of every "
         "worker connection)");
@@ -95,8 +106,8 @@ void apply_aliases(const po::variables_map &vm, Config &c) {
 
 ParseResult parse_config(int argc, const char *const argv[]) {
     Config c;
-    std::string plugins, cors_origins, config_file;
-    auto desc = describe(c, plugins, cors_origins, config_file);
+    std::string plugins, cors_origins, admin_tokens, config_file;
+    auto desc = describe(c, plugins, cors_origins, admin_tokens, config_file);
     po::variables_map vm;
     ParseResult result;
     try {
@@ -132,9 +143,11 @@ ParseResult parse_config(int argc, const char *const argv[]) {
     }
     c.plugins = split_list(plugins);
     c.cors_origins = split_list(cors_origins);
+    c.admin_tokens = split_list(admin_tokens);
     if (c.workers == 0) c.workers = std::max(2u, std::thread::hardware_concurrency()) * 4;
-    if (c.lock_timeout_ms < 1 || c.max_body_bytes < 1) {
-        result.message = "shopd: lock-timeout-ms and max-body-bytes must be positive";
+    if (c.lock_timeout_ms < 1 || c.statement_timeout_ms < 1 || c.max_body_bytes < 1) {
+        result.message =
+            "shopd: lock-timeout-ms, statement-timeout-ms and max-body-bytes must be positive";
         result.exit_code = 2;
         return result;
     }

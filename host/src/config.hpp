@@ -14,10 +14,13 @@ struct Config {
     unsigned workers = 0;                   ///< 0: 4 x cores (workers block on the database)
     std::string database_url;               ///< libpq URL or key=value string
     std::string plugin_dir = "plugins";
-    std::vector<std::string> plugins;  ///< load order = init order
-    std::string admin_token;
+    std::vector<std::string> plugins;       ///< load order = init order
+    std::vector<std::string> admin_tokens;  ///< --admin-token: a comma list
+    std::string admin_token_file;           ///< one token per line, re-read on SIGHUP
+    std::string generation_dir;             ///< where private plugin copies are made
     std::vector<std::string> cors_origins;  ///< origins allowed to call from a browser
     std::int64_t lock_timeout_ms = 2000;
+    std::int64_t statement_timeout_ms = 30000;  ///< below nginx's fastcgi_read_timeout (60 s)
     std::int64_t max_body_bytes = 1 << 20;
     /// Every setting as text for host->config(), including plugin options `<plugin>.<key>`
     /// ("checkout.reservation-ttl"), which the plugins parse and validate in their init.

@@ -65,7 +65,8 @@ void log_line(int level, const std::string &source, const std::string &message) 
 }
 
 void log_request(const std::string &method, const std::string &path, int status,
-                 std::int64_t micros, const std::string &request_id) {
+                 std::int64_t micros, const std::string &request_id, const std::string &problem,
+                 const std::vector<std::string> &fields) {
     rapidjson::StringBuffer buf;
     Writer w(buf);
     begin_line(w, "info");
@@ -77,6 +78,14 @@ void log_request(const std::string &method, const std::string &path, int status,
     w.Key("ms");
     w.RawValue(ms.c_str(), ms.size(), rapidjson::kNumberType);
     put(w, "request_id", request_id);
+    if (!problem.empty()) put(w, "problem", problem);
+    if (!fields.empty()) {
+        w.Key("fields");
+        w.StartArray();
+        for (const auto &f : fields)
+            w.String(f.c_str(), static_cast<rapidjson::SizeType>(f.size()));
+        w.EndArray();
+    }
     w.EndObject();
     emit(buf);
 }

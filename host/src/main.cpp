@@ -19,12 +19,13 @@ using namespace shopd::host;
 namespace {
 
 /// Handles signals synchronously on one thread (sigwait), so reloads never run in a handler.
-void signal_loop(sigset_t set, Server &server, PluginRegistry &registry) {
+void signal_loop(sigset_t set, Server &server, PluginRegistry &registry, AdminTokens &admins) {
     for (;;) {
         int sig = 0;
         if (sigwait(&set, &sig) != 0) continue;
         if (sig == SIGHUP) {
-            log_line(0, "host", "SIGHUP: reloading changed plugins");
+            log_line(0, "host", "SIGHUP: re-reading admin tokens, reloading changed plugins");
+            log_line(0, "host", admins.reload());
             const auto outcome = registry.reload();
             log_line(0, "host",
                      "reload: " + std::to_string(outcome.reloaded.size()) + " swapped, " +
@@ -46,7 +47,8 @@ int main(int argc, char **argv) {
         return parsed.exit_code;
     }
     const Config config = std::move(*parsed.config);
-    if (config.admin_token.empty())
+    AdminTokens admins(config.admin_tokens, config.admin_token_file);
+    if (admins.size() == 0)
         log_line(1, "host", "no admin token configured: admin writes are refused");
 
     // Block the signals before any thread starts, so every thread inherits the mask and only
@@ -63,8 +65,9 @@ int main(int argc, char **argv) {
 
     Metrics metrics;
     install_host_globals(&config, &metrics);
-    PluginRegistry registry(config.plugin_dir, config.plugins, host_api(),
-                            [](int level, const std::string &m) { log_line(level, "host", m); });
+    PluginRegistry registry(
+        config.plugin_dir, config.plugins, host_api(),
+        [](int level, const std::string &m) { log_line(level, "host", m); }, config.generation_dir);
     const auto errors = registry.load_all();
     if (!errors.empty()) {
         log_line(
@@ -72,8 +75,8 @@ int main(int argc, char **argv) {
             "refusing to start: " + std::to_string(errors.size()) + " plugin(s) failed to load");
         return 1;
     }
-    Server server(config, registry, metrics);
-    std::thread signals(signal_loop, set, std::ref(server), std::ref(registry));
+    Server server(config, admins, registry, metrics);
+    std::thread signals(signal_loop, set, std::ref(server), std::ref(registry), std::ref(admins));
     signals.detach();
     const int rc = server.run();
     registry.shutdown_all();

@@ -18,11 +18,17 @@ namespace fs = std::filesystem;
 namespace shopd::host {
 
 PluginRegistry::PluginRegistry(std::string dir, std::vector<std::string> names,
-                               const shopd_host_api *api, LogFn log)
+                               const shopd_host_api *api, LogFn log,
+                               const std::string &copies_parent)
     : dir_(std::move(dir)), names_(std::move(names)), api_(api), log_(std::move(log)) {
-    std::string tmpl = (fs::temp_directory_path() / "shopd-plugins-XXXXXX").string();
+    const fs::path parent =
+        copies_parent.empty() ? fs::temp_directory_path() : fs::path(copies_parent);
+    std::error_code ec;
+    fs::create_directories(parent, ec);
+    std::string tmpl = (parent / "shopd-plugins-XXXXXX").string();
     if (!mkdtemp(tmpl.data()))
-        throw std::runtime_error("cannot create plugin generation directory");
+        throw std::runtime_error("cannot create a plugin generation directory in " +
+                                 parent.string() + ": " + std::strerror(errno));
     generation_dir_ = tmpl;
 }
 

@@ -79,8 +79,10 @@ using LogFn = std::function<void(int level, const std::string &message)>;
 
 class PluginRegistry {
 public:
+    /// `copies_parent`: where the private copy of each generation is made (must allow exec: a
+    /// noexec /tmp would refuse every load); empty: the system temp dir.
     PluginRegistry(std::string dir, std::vector<std::string> names, const shopd_host_api *api,
-                   LogFn log);
+                   LogFn log, const std::string &copies_parent = "");
     ~PluginRegistry();
 
     /// Loads every configured plugin; returns the reasons of those refused (empty: all loaded).

@@ -49,8 +49,10 @@ shopd_request plugin_request(const Incoming &in, const std::vector<const char *>
 
 }  // namespace
 
-Server::Server(const Config &config, PluginRegistry &registry, Metrics &metrics)
-    : config_(config), registry_(registry), metrics_(metrics), cors_(config.cors_origins) {}
+Server::Server(const Config &config, const AdminTokens &admins, PluginRegistry &registry,
+               Metrics &metrics)
+    : config_(config), admins_(admins), registry_(registry), metrics_(metrics),
+      cors_(config.cors_origins) {}
 
 bool Server::open_socket() {
     std::string address = config_.listen;
@@ -126,8 +128,8 @@ void Server::park(int fd, bool is_new) {
 }
 
 void Server::worker_loop() {
-    WorkerDb db(config_.database_url, config_.lock_timeout_ms);
-    Builtins builtins(config_, registry_, metrics_);
+    WorkerDb db(config_.database_url, config_.lock_timeout_ms, config_.statement_timeout_ms);
+    Builtins builtins(admins_, registry_, metrics_);
     FCGX_Request r;
     FCGX_InitRequest(&r, listen_fd_, 0);
     while (!stopping_) {
@@ -167,7 +169,9 @@ void Server::serve_one(FCGX_Request &r, WorkerDb &db, Builtins &builtins) {
     const auto micros =
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
     metrics_.observe(route, resp.status, micros);
-    log_request(in.wire_method(), in.path, resp.status, micros, in.request_id);
+    const ProblemSummary problem = resp.status >= 400 ? summarize_problem(resp) : ProblemSummary{};
+    log_request(in.wire_method(), printable(in.path), resp.status, micros, in.request_id,
+                problem.title, problem.fields);
     --in_flight_;
 }
 
@@ -179,9 +183,9 @@ void Server::dispatch(const Incoming &in, WorkerDb &db, shopd_response &resp, st
     if (!snap) return set_problem(resp, 503, "The server is shutting down.");
     const Match m = snap->router.match(in.method, in.path);
     if (m.status == MatchStatus::not_found)
-        return set_problem(resp, 404, "No route for " + in.path);
+        return set_problem(resp, 404, "No route for " + printable(in.path));
     if (m.status == MatchStatus::method_not_allowed) {
-        set_problem(resp, 405, "Method \"" + in.wire_method() + "\" not allowed.");
+        set_problem(resp, 405, "Method \"" + printable(in.wire_method()) + "\" not allowed.");
         resp.headers.emplace_back("Allow", m.allow);
         return;
     }
@@ -189,7 +193,7 @@ void Server::dispatch(const Incoming &in, WorkerDb &db, shopd_response &resp, st
     std::vector<const char *> params;
     for (const auto &p : m.params) params.push_back(p.c_str());
     HostRequest hr{snap};
-    shopd_request req = plugin_request(in, params, is_admin_token(in.bearer, config_), hr);
+    shopd_request req = plugin_request(in, params, admins_.matches(in.bearer), hr);
     const LoadedPlugin &plugin = *snap->plugins[m.route->owner];
     for (int attempt = 1;; ++attempt) {
         req.db = db.get();

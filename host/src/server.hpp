@@ -3,6 +3,7 @@
 // log line, metrics).
 #pragma once
 
+#include "admin_tokens.hpp"
 #include "config.hpp"
 #include "cors.hpp"
 #include "metrics.hpp"
@@ -21,7 +22,8 @@ struct Incoming;
 
 class Server {
 public:
-    Server(const Config &config, PluginRegistry &registry, Metrics &metrics);
+    Server(const Config &config, const AdminTokens &admins, PluginRegistry &registry,
+           Metrics &metrics);
     /// Opens the socket and serves until stop(); returns a process exit code.
     int run();
     /// Stops accepting; in-flight requests finish.
@@ -36,6 +38,7 @@ private:
     void dispatch(const Incoming &in, WorkerDb &db, shopd_response &resp, std::string &route);
 
     const Config &config_;
+    const AdminTokens &admins_;
     PluginRegistry &registry_;
     Metrics &metrics_;
     const Cors cors_;

@@ -10,8 +10,9 @@
 
 namespace shopd::host {
 
-WorkerDb::WorkerDb(std::string url, std::int64_t lock_timeout_ms)
-    : url_(std::move(url)), lock_timeout_(std::to_string(lock_timeout_ms) + "ms") {}
+WorkerDb::WorkerDb(std::string url, std::int64_t lock_timeout_ms, std::int64_t statement_timeout_ms)
+    : url_(std::move(url)), lock_timeout_(std::to_string(lock_timeout_ms) + "ms"),
+      statement_timeout_(std::to_string(statement_timeout_ms) + "ms") {}
 
 WorkerDb::~WorkerDb() = default;
 
@@ -28,13 +29,15 @@ void WorkerDb::connect() {
     try {
         conn_ = std::make_unique<pqxx::connection>(url_);
         // Every row lock any plugin waits for (checkout, inventory, cart) gives up after
-        // --lock-timeout-ms; the SDK answers SQLSTATE 55P03 with 409 + Retry-After.
+        // --lock-timeout-ms; the SDK answers SQLSTATE 55P03 with 409 + Retry-After. A statement
+        // running past --statement-timeout-ms is cancelled (57014, answered 503 + Retry-After).
         // JIT off: the API's statements are short, and a cost estimate that crosses jit_above_cost
         // (the catalog's in_stock filter on 100k products) spent ~0.7 s compiling a 0.2 s query.
         pqxx::nontransaction setup(*conn_);
         setup.exec_params(
-            "SELECT set_config('lock_timeout', $1, false), set_config('jit', 'off', false)",
-            lock_timeout_);
+            "SELECT set_config('lock_timeout', $1, false), set_config('jit', 'off', false), "
+            "set_config('statement_timeout', $2, false)",
+            lock_timeout_, statement_timeout_);
         if (was_down_) log_line(0, "host", "database connection restored");
         was_down_ = false;
     } catch (const std::exception &e) {

@@ -12,7 +12,7 @@ namespace shopd::host {
 
 class WorkerDb {
 public:
-    WorkerDb(std::string url, std::int64_t lock_timeout_ms);
+    WorkerDb(std::string url, std::int64_t lock_timeout_ms, std::int64_t statement_timeout_ms);
     ~WorkerDb();
 
     /// A usable connection, or nullptr while the database is unreachable (the caller answers 503).
@@ -28,6 +28,7 @@ private:
 
     std::string url_;
     std::string lock_timeout_;
+    std::string statement_timeout_;
     std::unique_ptr<pqxx::connection> conn_;
     Clock::time_point next_attempt_{};
     Clock::time_point last_used_{};

@@ -4,8 +4,13 @@
 
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <sys/stat.h>
+
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 using namespace shopd::test;
@@ -24,6 +29,9 @@ class HostITest : public CppUnit::TestFixture {
     CPPUNIT_TEST(pluginListShowsLoadedPlugins);
     CPPUNIT_TEST(conditionalGetAnswers304UntilTheCatalogChanges);
     CPPUNIT_TEST(corsPreflightAndHeadersForAllowedOriginsOnly);
+    CPPUNIT_TEST(invalidUtf8InThePathIsNeverEchoedRaw);
+    CPPUNIT_TEST(adminTokensRotateThroughTheFileAndSighup);
+    CPPUNIT_TEST(secretsStayOffTheCommandLineAndOutOfOtherUsersReach);
     CPPUNIT_TEST(databaseOutageGives503ThenRecovers);
     CPPUNIT_TEST_SUITE_END();
 
@@ -198,6 +206,75 @@ public:
         CPPUNIT_ASSERT_EQUAL(200L, plain.status);
         CPPUNIT_ASSERT(plain.header("Access-Control-Allow-Origin").empty());
         CPPUNIT_ASSERT(plain.header("Access-Control-Expose-Headers").empty());
+    }
+
+    void invalidUtf8InThePathIsNeverEchoedRaw() {
+        Http http;
+        const std::string rid = unique("badutf8");
+        const auto r = http.request("GET", "/api/%FF%FE%C0/", "", "", {{"X-Request-Id", rid}});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 404L, r.status);
+        CPPUNIT_ASSERT(r.json().IsObject());  // valid JSON, so valid UTF-8
+        CPPUNIT_ASSERT(contains(r.body, "%FF%FE%C0"));
+        // Its log line is whole JSON too, with the path escaped the same way.
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        std::ifstream log(env("SHOPD_VAR") + "/log/shopd.log");
+        std::string line, found;
+        while (std::getline(log, line))
+            if (contains(line, rid)) found = line;
+        CPPUNIT_ASSERT_MESSAGE("a log line for the request", !found.empty());
+        CPPUNIT_ASSERT(contains(found, "\"path\":\"/api/%FF%FE%C0/\""));
+        CPPUNIT_ASSERT(contains(found, "\"problem\":\"Not Found\""));
+    }
+
+    /// Polls until GET /api/admin/plugins/ with `token` answers `status` (SIGHUP is asynchronous).
+    static bool admin_status_becomes(Http &http, const std::string &token, long status) {
+        for (int i = 0; i < 100; ++i) {
+            if (http.get("/api/admin/plugins/", token).status == status) return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        return false;
+    }
+
+    static void hup_host() {
+        CPPUNIT_ASSERT_EQUAL(0, kill(static_cast<pid_t>(std::stol(env("SHOPD_HOST_PID"))), SIGHUP));
+    }
+
+    void adminTokensRotateThroughTheFileAndSighup() {
+        const std::string file = env("SHOPD_VAR") + "/run/admin-tokens";
+        const std::string old_token = admin_token();
+        const std::string new_token = unique("rotated-admin-token");
+        Http http;
+        CPPUNIT_ASSERT_EQUAL(401L, http.get("/api/admin/plugins/", new_token).status);
+        try {
+            std::ofstream(file) << old_token << "\n" << new_token << "\n";  // both valid
+            hup_host();
+            CPPUNIT_ASSERT_MESSAGE("new token accepted",
+                                   admin_status_becomes(http, new_token, 200));
+            CPPUNIT_ASSERT_EQUAL(200L, http.get("/api/admin/plugins/", old_token).status);
+        } catch (...) {
+            std::ofstream(file) << old_token << "\n";
+            hup_host();
+            throw;
+        }
+        std::ofstream(file) << old_token << "\n";  // the new one removed again: dead at once
+        hup_host();
+        CPPUNIT_ASSERT_MESSAGE("removed token refused", admin_status_becomes(http, new_token, 401));
+        CPPUNIT_ASSERT_EQUAL(200L, http.get("/api/admin/plugins/", old_token).status);
+    }
+
+    void secretsStayOffTheCommandLineAndOutOfOtherUsersReach() {
+        std::ifstream cmdline("/proc/" + env("SHOPD_HOST_PID") + "/cmdline");
+        const std::string args((std::istreambuf_iterator<char>(cmdline)),
+                               std::istreambuf_iterator<char>());
+        CPPUNIT_ASSERT(!args.empty());
+        CPPUNIT_ASSERT_MESSAGE("admin token not in ps",
+                               args.find(admin_token()) == std::string::npos);
+        for (const std::string file : {"/stack.env", "/run/admin-tokens"}) {
+            struct stat st {};
+            CPPUNIT_ASSERT_EQUAL(0, stat((env("SHOPD_VAR") + file).c_str(), &st));
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(file + " is private", 0600,
+                                         static_cast<int>(st.st_mode & 0777));
+        }
     }
 
     void databaseOutageGives503ThenRecovers() {

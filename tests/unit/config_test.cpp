@@ -88,7 +88,7 @@ public:
         std::remove(path);
         CPPUNIT_ASSERT_MESSAGE(r.message, r.config);
         CPPUNIT_ASSERT_EQUAL(7u, r.config->workers);
-        CPPUNIT_ASSERT_EQUAL(std::string("t0k"), r.config->admin_token);
+        CPPUNIT_ASSERT_EQUAL(std::string("t0k"), r.config->admin_tokens.at(0));
         CPPUNIT_ASSERT_EQUAL(std::string("60"), r.config->values.at("checkout.reservation-ttl"));
     }
 

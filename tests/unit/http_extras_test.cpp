@@ -41,6 +41,8 @@ class HttpExtrasTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(onlySuccessfulGetsGetATag);
     CPPUNIT_TEST(preflightOnlyForAllowedOrigins);
     CPPUNIT_TEST(responsesToOtherOriginsCarryNoCorsHeaders);
+    CPPUNIT_TEST(printableEscapesEverythingButPrintableAscii);
+    CPPUNIT_TEST(problemSummaryNamesTitleAndFieldsOnly);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -128,6 +130,27 @@ public:
         auto none = ok_json("{}");
         cors.decorate(get_request(), none);
         CPPUNIT_ASSERT(none.headers.empty());
+    }
+
+    void printableEscapesEverythingButPrintableAscii() {
+        CPPUNIT_ASSERT_EQUAL(std::string("/api/products/1/"), printable("/api/products/1/"));
+        CPPUNIT_ASSERT_EQUAL(std::string("/a%FF%FEb/"), printable("/a\xff\xfe"
+                                                                  "b/"));
+        CPPUNIT_ASSERT_EQUAL(std::string("%00%0A%25"), printable(std::string("\0\n%", 3)));
+    }
+
+    void problemSummaryNamesTitleAndFieldsOnly() {
+        shopd_response resp;
+        resp.status = 400;
+        resp.content_type = "application/problem+json";
+        resp.body = R"({"type":"about:blank","title":"Bad Request","status":400,)"
+                    R"("detail":"secret-value","errors":{"quantity":["x"],"sku":["y"]}})";
+        const auto s = summarize_problem(resp);
+        CPPUNIT_ASSERT_EQUAL(std::string("Bad Request"), s.title);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), s.fields.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("quantity"), s.fields[0]);
+        auto json = ok_json("{\"title\":\"not a problem\"}");
+        CPPUNIT_ASSERT(summarize_problem(json).title.empty());
     }
 };
 

@@ -37,7 +37,8 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::int64_t(42), *parse_id("42"));
         CPPUNIT_ASSERT_EQUAL(std::int64_t(9223372036854775807LL), *parse_id("9223372036854775807"));
         for (const char *bad :
-             {"0", "-1", "", "1a", "9223372036854775808", "99999999999999999999", "+1", "1.0"})
+             {"0", "-1", "", "1a", "9223372036854775808", "99999999999999999999", "+1", "1.0",
+              "0000000000000000000"})  // 19 zeros: found by fuzz_json
             CPPUNIT_ASSERT_MESSAGE(bad, !parse_id(bad));
         CPPUNIT_ASSERT_EQUAL(std::int64_t(-5), *parse_int("-5", -10, 10));
         CPPUNIT_ASSERT(!parse_int("11", -10, 10));

@@ -597,7 +597,9 @@ public:
             const auto list =
                 http.get("/api/pricing/rules/?page_size=100&page=" + std::to_string(page));
             CPPUNIT_ASSERT_EQUAL_MESSAGE(list.describe(), 200L, list.status);
-            for (const auto &rule : list.json()["results"].GetArray())
+            // The document must outlive the loop (a temporary's would be freed before it).
+            const auto body = list.json();
+            for (const auto &rule : body["results"].GetArray())
                 if (rule["id"].GetInt64() == guard.id) {
                     seen = true;
                     CPPUNIT_ASSERT_EQUAL(std::string("2030-01-01T00:00:00Z"),
