@@ -9,7 +9,10 @@ add_library(shopd_testsupport STATIC
   ${PROJECT_SOURCE_DIR}/tests/support/runner.cpp
   ${PROJECT_SOURCE_DIR}/tests/support/http_client.cpp
   ${PROJECT_SOURCE_DIR}/tests/support/plugin_swap.cpp
-  ${PROJECT_SOURCE_DIR}/tests/support/store_fixtures.cpp)
+  ${PROJECT_SOURCE_DIR}/tests/support/store_fixtures.cpp
+  ${PROJECT_SOURCE_DIR}/tests/support/own_stack.cpp)
+# OwnHost starts the host binary built here.
+target_compile_definitions(shopd_testsupport PRIVATE "SHOPD_HOST_BINARY=\"$<TARGET_FILE:shopd>\"")
 target_include_directories(shopd_testsupport PUBLIC ${PROJECT_SOURCE_DIR}/tests/support ${RAPIDJSON_INCLUDE_DIR})
 target_link_libraries(shopd_testsupport PUBLIC PkgConfig::CPPUNIT CURL::libcurl PkgConfig::PQXX)
 

@@ -243,7 +243,13 @@ build() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# PostgreSQL: a throwaway cluster in VARDIR/pg, superuser "shopd", trust auth on 127.0.0.1 only.
+# PostgreSQL: a throwaway cluster in VARDIR/pg, trust auth on 127.0.0.1 only. Two roles:
+#   shopd       the cluster's bootstrap superuser (initdb -U shopd): only these scripts use it,
+#               to create the application role and the database (pg_admin_dsn)
+#   shopd_app   the application role (SHOPD_PG_APP_ROLE): LOGIN, NOSUPERUSER, NOCREATEROLE,
+#               NOCREATEDB; owns database "shopd" and every object in it. The host, the release
+#               loop, scripts/migrate and the tests connect as it (pg_dsn, SHOPD_DATABASE_URL).
+SHOPD_PG_APP_ROLE=shopd_app
 
 # pg_bindir: where initdb/pg_ctl live (Debian keeps them off PATH).
 pg_bindir() {
@@ -294,9 +300,14 @@ pg_port() {
     sed -n 's/^port = \([0-9]*\).*/\1/p' "$conf" | tail -n 1
 }
 
-# pg_dsn VARDIR: the URL clients use.
+# pg_dsn VARDIR: the URL clients use (the unprivileged application role).
 pg_dsn() {
-    echo "postgresql://shopd@127.0.0.1:$(pg_port "$1")/shopd"
+    echo "postgresql://$SHOPD_PG_APP_ROLE@127.0.0.1:$(pg_port "$1")/shopd"
+}
+
+# pg_admin_dsn VARDIR [DATABASE]: the superuser's URL (role and database setup only).
+pg_admin_dsn() {
+    echo "postgresql://shopd@127.0.0.1:$(pg_port "$1")/${2:-postgres}"
 }
 
 pg_initialized() {
@@ -388,11 +399,55 @@ pg_start() {
             { tail -n 30 "$home/postgres.log" >&2; die "PostgreSQL did not start"; }
     fi
     pg_wait_ready "$port" 30 || { tail -n 30 "$home/postgres.log" >&2; die "PostgreSQL not ready after 30 s"; }
-    if [[ -z $(shopd_psql "postgresql://shopd@127.0.0.1:$port/postgres" -tA \
-        -c "SELECT 1 FROM pg_database WHERE datname = 'shopd'") ]]; then
-        log "postgres: creating database shopd"
-        shopd_psql "postgresql://shopd@127.0.0.1:$port/postgres" -c 'CREATE DATABASE shopd'
-    fi
+    pg_setup_app_role "$var"
+}
+
+# pg_setup_app_role VARDIR: as the superuser, create (or correct) the application role, create
+# database "shopd" owned by it, and hand it every table, view and sequence in schema public.
+# Idempotent; also converts a cluster from before the role existed (all owned by superuser
+# "shopd"). Migrations then run as the application role: as database owner it may create the
+# trusted extensions they need (pg_trgm, btree_gist); extensions already there stay as they are.
+pg_setup_app_role() {
+    local var=$1 role=$SHOPD_PG_APP_ROLE
+    shopd_psql "$(pg_admin_dsn "$var")" <<SQL
+SELECT NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$role') AS missing \gset
+\if :missing
+CREATE ROLE $role LOGIN;
+\endif
+ALTER ROLE $role LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB NOREPLICATION NOBYPASSRLS;
+SELECT NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'shopd') AS missing \gset
+\if :missing
+CREATE DATABASE shopd OWNER $role;
+\else
+ALTER DATABASE shopd OWNER TO $role;
+\endif
+SQL
+    # Tables first: ALTER TABLE also moves their indexes and owned (serial) sequences.
+    shopd_psql "$(pg_admin_dsn "$var" shopd)" <<SQL
+DO \$\$
+DECLARE r record;
+BEGIN
+    FOR r IN SELECT c.oid::regclass AS name, c.relkind FROM pg_class c
+             WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm')
+               AND c.relowner <> '$role'::regrole
+               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                                  AND d.objid = c.oid AND d.deptype = 'e')
+    LOOP
+        EXECUTE format('ALTER %s %s OWNER TO $role',
+                       CASE r.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+                                      ELSE 'TABLE' END, r.name);
+    END LOOP;
+    FOR r IN SELECT c.oid::regclass AS name FROM pg_class c
+             WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'S'
+               AND c.relowner <> '$role'::regrole
+               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                                  AND d.objid = c.oid AND d.deptype = 'e')
+    LOOP
+        EXECUTE format('ALTER SEQUENCE %s OWNER TO $role', r.name);
+    END LOOP;
+END
+\$\$;
+SQL
 }
 
 # pg_stop VARDIR: fast shutdown (rolls back open transactions), if running.
@@ -445,7 +500,25 @@ nginx_port() {
     sed -n 's/^ *listen 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$1/nginx.conf" | head -n 1
 }
 
-# nginx_start VARDIR PORT UPSTREAM_SOCKET KEEPALIVE: render nginx.conf and start nginx.
+# upstream_servers SOCKET...: the upstream's server lines, every socket twice (all, then all
+# again: round-robin then retries a failed request on another host first). Several hosts:
+# max_fails=1 fail_timeout=1s, a dead host is skipped for a second (see
+# nginx/shopd.conf.template). One host: max_fails=0, as its two entries are the same socket and
+# a failure there means one worker process died while the others still serve; marking both
+# entries down would turn every request into a 502 for a second.
+upstream_servers() {
+    local out="" sock fails="max_fails=1 fail_timeout=1s"
+    (($#)) || die "nginx_start needs at least one upstream socket"
+    (($# > 1)) || fails="max_fails=0"
+    for sock in "$@" "$@"; do
+        [[ $sock != *[[:space:]\;]* ]] || die "upstream socket '$sock' has a blank or ';'"
+        out+="server unix:$sock $fails; "
+    done
+    echo "${out% }"
+}
+
+# nginx_start VARDIR PORT UPSTREAM_SOCKETS KEEPALIVE: render nginx.conf and start nginx.
+# UPSTREAM_SOCKETS: one host socket path or several, separated by spaces.
 # SHOPD_NGINX_ACCESS_LOG=off turns the access log off (benchmarks). Deployment knobs (defaults
 # in brackets):
 #   SHOPD_NGINX_SIGNUP_RATE    limit_req rate per client address on POST /api/customers/ [10r/s]
@@ -454,12 +527,23 @@ nginx_port() {
 #                              SHOPD_NGINX_REAL_IP_HEADER [X-Forwarded-For] names the client;
 #                              trusted proxy only [empty: off, the TCP peer is the client]
 #   SHOPD_NGINX_OPS_ALLOW      addresses/CIDRs allowed /readyz and /metrics [127.0.0.1 ::1]
+#   SHOPD_NGINX_CLIENT_TIMEOUT client_header_timeout and client_body_timeout: a client stalling
+#                              mid-request is cut off (nginx duration, e.g. 60s, 500ms) [60s]
+#   SHOPD_NGINX_READ_TIMEOUT   fastcgi_read_timeout: a host answering slower gets 504; keep it
+#                              above the host's --statement-timeout-ms [60s]
 nginx_start() {
-    local var=$1 port=$2 socket=$3 keepalive=$4 user_directive="" access_log
+    local var=$1 port=$2 keepalive=$4 user_directive="" access_log servers
+    local -a sockets
+    read -r -a sockets <<<"$3"
     local rate=${SHOPD_NGINX_SIGNUP_RATE:-10r/s} burst=${SHOPD_NGINX_SIGNUP_BURST:-20}
+    local client_timeout=${SHOPD_NGINX_CLIENT_TIMEOUT:-60s} read_timeout=${SHOPD_NGINX_READ_TIMEOUT:-60s}
     local real_ip="# real_ip off (SHOPD_NGINX_REAL_IP_FROM unset)" ops_allow="" addr
     [[ $rate =~ ^[0-9]+r/[sm]$ ]] || die "SHOPD_NGINX_SIGNUP_RATE '$rate' is not like 10r/s"
     [[ $burst =~ ^[0-9]+$ ]] || die "SHOPD_NGINX_SIGNUP_BURST '$burst' is not a number"
+    [[ $client_timeout =~ ^[1-9][0-9]*(ms|s|m)?$ ]] ||
+        die "SHOPD_NGINX_CLIENT_TIMEOUT '$client_timeout' is not a duration like 60s"
+    [[ $read_timeout =~ ^[1-9][0-9]*(ms|s|m)?$ ]] ||
+        die "SHOPD_NGINX_READ_TIMEOUT '$read_timeout' is not a duration like 60s"
     if [[ -n ${SHOPD_NGINX_REAL_IP_FROM:-} ]]; then
         real_ip=""
         for addr in ${SHOPD_NGINX_REAL_IP_FROM//,/ }; do
@@ -475,6 +559,7 @@ nginx_start() {
         ops_allow+="allow $addr; "
     done
     require_plain_path "$var"
+    servers=$(upstream_servers "${sockets[@]}")
     mkdir -p "$var/nginx" "$var/log"
     # Workers of a root master run as nobody, who cannot enter a private var dir or connect
     # to the host's socket; as non-root the directive is ignored with a warning, so omit it.
@@ -485,9 +570,10 @@ nginx_start() {
         access_log="$var/log/nginx-access.log shopd buffer=64k flush=1s"
     fi
     render_template "$REPO/nginx/shopd.conf.template" "$var/nginx.conf" \
-        "USER_DIRECTIVE=$user_directive" "VARDIR=$var" "PORT=$port" "SOCKET=$socket" \
+        "USER_DIRECTIVE=$user_directive" "VARDIR=$var" "PORT=$port" "UPSTREAM_SERVERS=$servers" \
         "KEEPALIVE=$keepalive" "ACCESS_LOG=$access_log" "SIGNUP_RATE=$rate" "SIGNUP_BURST=$burst" \
-        "REAL_IP=$real_ip" "OPS_ALLOW=$ops_allow"
+        "REAL_IP=$real_ip" "OPS_ALLOW=$ops_allow" "CLIENT_TIMEOUT=$client_timeout" \
+        "READ_TIMEOUT=$read_timeout"
     log "nginx: starting on 127.0.0.1:$port"
     # Soft open-files limit raised to the hard one: nginx needs one per client and upstream
     # connection (worker_connections).
@@ -519,12 +605,39 @@ shopd_bin() {
     echo "${SHOPD_BIN:-$(shopd_build_dir)/host/shopd}"
 }
 
-# shopd_pid VARDIR: the host's pid if it runs ("" otherwise); the command line must name this
-# var dir's socket, so a recycled pid is never taken for ours.
+# A stack may run several host masters (scripts/stack up --hosts N), numbered from 1. Host 1
+# keeps the one-host names; host I > 1 uses run/shopd-I.sock, run/shopd-I.pid, log/shopd-I.log.
+# shopd_file VARDIR INDEX KIND (sock|pid|log): that file's path.
+shopd_file() {
+    local dir=run
+    [[ $3 == log ]] && dir=log
+    if [[ ${2:-1} == 1 ]]; then echo "$1/$dir/shopd.$3"; else echo "$1/$dir/shopd-$2.$3"; fi
+}
+
+# shopd_socket VARDIR [INDEX]: host INDEX's (default 1) FastCGI socket.
+shopd_socket() {
+    shopd_file "$1" "${2:-1}" sock
+}
+
+# shopd_indexes VARDIR: the numbers of the hosts with a pid file (1 first), one per line.
+shopd_indexes() {
+    local f i
+    [[ -f $1/run/shopd.pid ]] && echo 1
+    for f in "$1"/run/shopd-*.pid; do
+        [[ -f $f ]] || continue
+        i=${f##*/shopd-}
+        i=${i%.pid}
+        [[ $i =~ ^[0-9]+$ ]] && echo "$i"
+    done | sort -n
+}
+
+# shopd_pid VARDIR [INDEX]: host INDEX's (default 1) master pid if it runs ("" otherwise); the
+# command line must name this var dir's socket, so a recycled pid is never taken for ours.
 shopd_pid() {
-    local pid
-    pid=$(cat "$1/run/shopd.pid" 2>/dev/null) || return 0
-    if pid_alive "$pid" && [[ $(pid_cmdline "$pid") == *"unix:$1/run/shopd.sock"* ]]; then echo "$pid"; fi
+    local pid sock
+    pid=$(cat "$(shopd_file "$1" "${2:-1}" pid)" 2>/dev/null) || return 0
+    sock=$(shopd_socket "$1" "${2:-1}")
+    if pid_alive "$pid" && [[ $(pid_cmdline "$pid") == *"unix:$sock "* ]]; then echo "$pid"; fi
 }
 
 # shopd_install_plugins VARDIR: copy build/plugins/*/*.so (of shopd_build_dir) into
@@ -558,26 +671,28 @@ wait_healthy() {
     done
 }
 
-# shopd_start VARDIR PORT: start the host on VARDIR/run/shopd.sock and wait until
-# http://127.0.0.1:PORT/healthz answers through nginx.
-# Reads SHOPD_DATABASE_URL and SHOPD_ADMIN_TOKEN (required), SHOPD_WORKERS (default 8),
-# SHOPD_PLUGINS (default: all five).
+# shopd_start VARDIR PORT [INDEX]: start host INDEX (default 1) on its socket (shopd_socket:
+# VARDIR/run/shopd.sock for host 1) and wait until http://127.0.0.1:PORT/healthz answers through
+# nginx. Every host of a var dir shares its plugin dir, admin token file and database.
+# Reads SHOPD_DATABASE_URL and SHOPD_ADMIN_TOKEN (required), SHOPD_PROCESSES (default 2),
+# SHOPD_WORKERS (threads per process, default 4), SHOPD_PLUGINS (default: all five).
 shopd_start() {
-    local var=$1 port=$2 bin pid sock
+    local var=$1 port=$2 index=${3:-1} bin pid sock name=shopd gens=generations
     : "${SHOPD_DATABASE_URL:?shopd_start needs SHOPD_DATABASE_URL}"
     : "${SHOPD_ADMIN_TOKEN:?shopd_start needs SHOPD_ADMIN_TOKEN}"
     require_plain_path "$var"
     bin=$(shopd_bin)
     [[ -x $bin ]] || die "host binary $bin not found (build first)"
-    if [[ -n $(shopd_pid "$var") ]]; then
-        log "shopd: already running (pid $(shopd_pid "$var"))"
+    ((index == 1)) || name=shopd-$index gens=generations-$index
+    if [[ -n $(shopd_pid "$var" "$index") ]]; then
+        log "$name: already running (pid $(shopd_pid "$var" "$index"))"
         return 0
     fi
     mkdir -p "$var/run" "$var/log"
     shopd_install_plugins "$var"
-    sock=$var/run/shopd.sock
+    sock=$(shopd_socket "$var" "$index")
     rm -f "$sock"                         # stale socket of a host that died
-    log "shopd: starting ${SHOPD_WORKERS:-8} workers on unix:$sock"
+    log "$name: starting ${SHOPD_PROCESSES:-2} processes x ${SHOPD_WORKERS:-4} threads on unix:$sock"
     # setsid: the host outlives this script and ignores the terminal's Ctrl-C / hang-up.
     # The admin token goes through a 0600 file, not the command line, so `ps` does not show it;
     # an operator rotates by editing the file and sending SIGHUP. Plugin generations are copied
@@ -585,34 +700,43 @@ shopd_start() {
     (umask 077 && printf '%s\n' "$SHOPD_ADMIN_TOKEN" >"$var/run/admin-tokens")
     setsid "$bin" \
         --listen "unix:$sock" \
-        --workers "${SHOPD_WORKERS:-8}" \
+        --processes "${SHOPD_PROCESSES:-2}" \
+        --workers "${SHOPD_WORKERS:-4}" \
+        --public-url "http://127.0.0.1:$port" \
         --database-url "$SHOPD_DATABASE_URL" \
         --plugin-dir "$var/plugins" \
         --plugins "${SHOPD_PLUGINS:-$SHOPD_DEFAULT_PLUGINS}" \
         --admin-token-file "$var/run/admin-tokens" \
-        --generation-dir "$var/run/generations" \
+        --generation-dir "$var/run/$gens" \
         --cors-origins "$SHOPD_CORS_ORIGINS" \
-        </dev/null >>"$var/log/shopd.log" 2>&1 &
+        </dev/null >>"$(shopd_file "$var" "$index" log)" 2>&1 &
     pid=$!
-    echo "$pid" >"$var/run/shopd.pid"
-    echo "${SHOPD_WORKERS:-8}" >"$var/run/shopd.workers"   # for restart-host
+    echo "$pid" >"$(shopd_file "$var" "$index" pid)"
+    echo "${SHOPD_PROCESSES:-2}" >"$var/run/shopd.processes"   # for restart-host
+    echo "${SHOPD_WORKERS:-4}" >"$var/run/shopd.workers"
     if ! wait_healthy "http://127.0.0.1:$port/healthz" 30 "$pid" "$sock"; then
         print_log_tails "$var"
         stop_pid "$pid" shopd TERM 5
-        die "shopd did not become healthy"
+        die "$name did not become healthy"
     fi
-    log "shopd: up (pid $pid)"
+    log "$name: up (pid $pid)"
 }
 
-# shopd_stop VARDIR: SIGTERM (the host finishes in-flight requests and exits 0), then wait.
+# shopd_stop VARDIR [INDEX]: SIGTERM to host INDEX's master (it drains its workers, which finish
+# in-flight requests, and exits 0), then wait. Without INDEX: every host of the var dir.
 shopd_stop() {
-    local var=$1 pid
-    pid=$(shopd_pid "$var")
+    local var=$1 pid i name=shopd
+    if [[ -z ${2:-} ]]; then
+        for i in $(shopd_indexes "$var"); do shopd_stop "$var" "$i"; done
+        return 0
+    fi
+    [[ $2 == 1 ]] || name=shopd-$2
+    pid=$(shopd_pid "$var" "$2")
     if [[ -n $pid ]]; then
-        log "shopd: stopping (pid $pid)"
+        log "$name: stopping (pid $pid)"
         stop_pid "$pid" shopd TERM 20
     fi
-    rm -f "$var/run/shopd.pid"
+    rm -f "$(shopd_file "$var" "$2" pid)"
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -5,6 +5,8 @@
 
 #include <pqxx/pqxx>
 
+#include <chrono>
+
 namespace shopd::host {
 
 bool Builtins::serve(const Incoming &in, WorkerDb &db, shopd_response &resp, std::string &route) {
@@ -79,44 +81,77 @@ bool Builtins::require_admin(const Incoming &in, shopd_response &resp) {
 
 namespace {
 
-void write_plugin(JsonWriter &w, const LoadedPlugin &p) {
+void put_text(JsonWriter &w, const char *key, const std::string &value) {
+    put_key(w, key);
+    put_string(w, value);
+}
+
+void put_nullable(JsonWriter &w, const char *key, const std::string &value) {
+    put_key(w, key);
+    if (value.empty())
+        w.Null();
+    else
+        put_string(w, value);
+}
+
+/// A worker's state for one plugin: "serving" the manifest's generation, "refused" it (and
+/// serves the one before, `version`; `error` says why), "loading" it, or "starting".
+void write_worker(JsonWriter &w, const WorkerReport &r, const ManifestEntry &e) {
     w.StartObject();
-    put_key(w, "name");
-    put_string(w, p.name);
-    put_key(w, "version");
-    put_string(w, p.desc->version);
-    put_key(w, "abi");
-    w.Uint(p.desc->abi_version);
-    put_key(w, "path");
-    put_string(w, p.path);
-    put_key(w, "loaded_at");
-    put_string(w, p.loaded_at);
+    put_key(w, "pid");
+    w.Int(r.pid);
+    const char *state = "starting";
+    std::string version, error;
+    for (std::uint32_t i = 0; i < r.plugin_count; ++i) {
+        if (e.name != std::string(r.plugins[i].name)) continue;
+        version = r.plugins[i].version;
+        error = r.plugins[i].error;
+        state = r.plugins[i].serial == e.serial ? "serving" : error.empty() ? "loading" : "refused";
+    }
+    put_text(w, "state", state);
+    put_nullable(w, "version", version);
+    put_nullable(w, "error", error);
     w.EndObject();
 }
 
-void write_plugins(JsonWriter &w, const Snapshot &snap) {
+/// One row per plugin: the generation the master decided on, and each worker's state.
+void write_plugins(JsonWriter &w, const Manifest &m, const std::vector<WorkerReport> &workers) {
     w.StartArray();
-    for (const auto &p : snap.plugins) write_plugin(w, *p);
+    for (std::uint32_t i = 0; i < m.count; ++i) {
+        const ManifestEntry &e = m.entries[i];
+        w.StartObject();
+        put_text(w, "name", e.name);
+        put_text(w, "version", e.version);
+        put_key(w, "abi");
+        w.Uint(e.abi);
+        put_text(w, "path", e.source);
+        put_text(w, "loaded_at", e.loaded_at);
+        put_key(w, "workers");
+        w.StartArray();
+        for (const auto &r : workers) write_worker(w, r, e);
+        w.EndArray();
+        w.EndObject();
+    }
     w.EndArray();
 }
 
-void write_names(JsonWriter &w, const char *key, const std::vector<std::string> &names) {
+void write_names(JsonWriter &w, const char *key, const ReloadRecord &record, const char *outcome) {
     put_key(w, key);
     w.StartArray();
-    for (const auto &n : names) put_string(w, n);
+    for (std::uint32_t i = 0; i < record.count; ++i)
+        if (std::string(record.plugins[i].outcome) == outcome)
+            put_string(w, record.plugins[i].name);
     w.EndArray();
 }
 
-void write_refusals(JsonWriter &w,
-                    const std::vector<std::pair<std::string, std::string>> &refused) {
+void write_refusals(JsonWriter &w, const ReloadRecord &record) {
     put_key(w, "refused");
     w.StartArray();
-    for (const auto &[name, reason] : refused) {
+    for (std::uint32_t i = 0; i < record.count; ++i) {
+        if (std::string(record.plugins[i].outcome) != "refused") continue;
         w.StartObject();
-        put_key(w, "name");
-        put_string(w, name);
-        put_key(w, "error");
-        put_string(w, reason);
+        put_text(w, "name", record.plugins[i].name);
+        put_text(w, "error", record.plugins[i].reason);
         w.EndObject();
     }
     w.EndArray();
@@ -126,21 +161,28 @@ void write_refusals(JsonWriter &w,
 
 void Builtins::list_plugins(const Incoming &in, WorkerDb &, shopd_response &resp) {
     if (!require_admin(in, resp)) return;
-    const auto snap = registry_.snapshot();
-    set_json(resp, 200, render_json([&](JsonWriter &w) { write_plugins(w, *snap); }));
+    const Manifest m = fleet_.manifest();
+    const auto workers = fleet_.workers();
+    set_json(resp, 200, render_json([&](JsonWriter &w) { write_plugins(w, m, workers); }));
 }
 
 void Builtins::reload_plugins(const Incoming &in, WorkerDb &, shopd_response &resp) {
     if (!require_admin(in, resp)) return;
-    const ReloadOutcome out = registry_.reload();
-    const auto snap = registry_.snapshot();
+    ReloadRecord record{};
+    if (!fleet_.request_reload(record, std::chrono::seconds(20))) {
+        set_problem(resp, 503, "The reload did not complete in every worker within 20 s.");
+        resp.headers.emplace_back("Retry-After", "5");
+        return;
+    }
+    const Manifest m = fleet_.manifest();
+    const auto workers = fleet_.workers();
     set_json(resp, 200, render_json([&](JsonWriter &w) {
                  w.StartObject();
-                 write_names(w, "reloaded", out.reloaded);
-                 write_names(w, "unchanged", out.unchanged);
-                 write_refusals(w, out.refused);
+                 write_names(w, "reloaded", record, "reloaded");
+                 write_names(w, "unchanged", record, "unchanged");
+                 write_refusals(w, record);
                  put_key(w, "plugins");
-                 write_plugins(w, *snap);
+                 write_plugins(w, m, workers);
                  w.EndObject();
              }));
 }

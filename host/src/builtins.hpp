@@ -7,6 +7,7 @@
 #include "fcgi_io.hpp"
 #include "metrics.hpp"
 #include "plugins.hpp"
+#include "worker.hpp"
 #include "worker_db.hpp"
 
 #include <string>
@@ -15,8 +16,8 @@ namespace shopd::host {
 
 class Builtins {
 public:
-    Builtins(const AdminTokens &admins, PluginRegistry &registry, Metrics &metrics)
-        : admins_(admins), registry_(registry), metrics_(metrics) {}
+    Builtins(const AdminTokens &admins, PluginRegistry &registry, Metrics &metrics, Fleet &fleet)
+        : admins_(admins), registry_(registry), metrics_(metrics), fleet_(fleet) {}
 
     /// Serves the request if its path is a built-in one (setting `route` for metrics); returns
     /// false otherwise.
@@ -33,6 +34,7 @@ private:
     const AdminTokens &admins_;
     PluginRegistry &registry_;
     Metrics &metrics_;
+    Fleet &fleet_;
 };
 
 }  // namespace shopd::host

@@ -1,8 +1,12 @@
 // Host configuration parsing with Boost.Program_options.
 #include "config.hpp"
 
+#include "shared_state.hpp"
+
 #include <boost/program_options.hpp>
 
+#include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -32,7 +36,8 @@ const std::pair<const char *, const char *> kPluginOptionAliases[] = {
 };
 
 po::options_description describe(Config &c, std::string &plugins, std::string &cors_origins,
-                                 std::string &admin_tokens, std::string &config_file) {
+                                 std::string &admin_tokens, std::string &config_file,
+                                 std::string &socket_mode) {
     po::options_description d(
         "shopd options (each also as env SHOPD_<NAME>, e.g. SHOPD_DATABASE_URL)");
     auto add = d.add_options();
@@ -41,8 +46,19 @@ po::options_description describe(Config &c, std::string &plugins, std::string &c
         "INI-style config file; a [<plugin>] section holds that plugin's options");
     add("listen", po::value(&c.listen)->default_value(c.listen),
         "FastCGI socket: unix:/path or host:port");
+    add("processes", po::value(&c.processes)->default_value(0),
+        "worker processes under the supervising master (a crash takes down one); 0 = one per "
+        "core");
     add("workers", po::value(&c.workers)->default_value(0),
-        "worker threads, each with its own DB connection; 0 = 4 x cores");
+        "worker threads per process, each with its own DB connection; 0 = 4 x cores in total, "
+        "split across the processes");
+    add("max-requests", po::value(&c.max_requests)->default_value(0),
+        "recycle a worker process after this many requests (0 = never)");
+    add("socket-mode", po::value(&socket_mode)->default_value("0660"),
+        "permissions of a unix listening socket (octal; give nginx's user the socket's group)");
+    add("public-url", po::value(&c.public_url),
+        "scheme://host[:port] that absolute links (pagination) start with; unset: the request's "
+        "Host header, which a client controls");
     add("database-url", po::value(&c.database_url), "PostgreSQL connection URL");
     add("plugin-dir", po::value(&c.plugin_dir)->default_value(c.plugin_dir),
         "directory holding <name>.so plugins");
@@ -102,12 +118,37 @@ void apply_aliases(const po::variables_map &vm, Config &c) {
         if (vm.count(alias)) c.values.emplace(key, vm[alias].as<std::string>());
 }
 
+/// Fills in the defaults that depend on others and checks ranges; returns "" or the complaint.
+std::string finish(Config &c, const std::string &socket_mode) {
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    if (c.processes == 0) c.processes = cores;
+    if (c.processes > kMaxProcesses)
+        return "processes must be at most " + std::to_string(kMaxProcesses);
+    // About 4 database connections per core in total: workers block on the database.
+    if (c.workers == 0)
+        c.workers = std::max(2u, (4 * std::max(2u, cores) + c.processes - 1) / c.processes);
+    if (c.lock_timeout_ms < 1 || c.statement_timeout_ms < 1 || c.max_body_bytes < 1)
+        return "lock-timeout-ms, statement-timeout-ms and max-body-bytes must be positive";
+    if (c.plugins.size() > kMaxPlugins)
+        return "at most " + std::to_string(kMaxPlugins) + " plugins";
+    char *end = nullptr;
+    const unsigned long mode = std::strtoul(socket_mode.c_str(), &end, 8);
+    if (socket_mode.empty() || *end != '\0' || mode > 0777)
+        return "socket-mode \"" + socket_mode + "\" is not an octal mode like 0660";
+    c.socket_mode = static_cast<unsigned>(mode);
+    while (!c.public_url.empty() && c.public_url.back() == '/') c.public_url.pop_back();
+    if (!c.public_url.empty() && c.public_url.rfind("http://", 0) != 0 &&
+        c.public_url.rfind("https://", 0) != 0)
+        return "public-url must start with http:// or https://";
+    return "";
+}
+
 }  // namespace
 
 ParseResult parse_config(int argc, const char *const argv[]) {
     Config c;
-    std::string plugins, cors_origins, admin_tokens, config_file;
-    auto desc = describe(c, plugins, cors_origins, admin_tokens, config_file);
+    std::string plugins, cors_origins, admin_tokens, config_file, socket_mode;
+    auto desc = describe(c, plugins, cors_origins, admin_tokens, config_file, socket_mode);
     po::variables_map vm;
     ParseResult result;
     try {
@@ -144,15 +185,15 @@ ParseResult parse_config(int argc, const char *const argv[]) {
     c.plugins = split_list(plugins);
     c.cors_origins = split_list(cors_origins);
     c.admin_tokens = split_list(admin_tokens);
-    if (c.workers == 0) c.workers = std::max(2u, std::thread::hardware_concurrency()) * 4;
-    if (c.lock_timeout_ms < 1 || c.statement_timeout_ms < 1 || c.max_body_bytes < 1) {
-        result.message =
-            "shopd: lock-timeout-ms, statement-timeout-ms and max-body-bytes must be positive";
+    result.message = finish(c, socket_mode);
+    if (!result.message.empty()) {
+        result.message = "shopd: " + result.message + "\n(see shopd --help)";
         result.exit_code = 2;
         return result;
     }
     c.values["listen"] = c.listen;
     c.values["workers"] = std::to_string(c.workers);
+    c.values["processes"] = std::to_string(c.processes);
     c.values["plugin-dir"] = c.plugin_dir;
     c.values["lock-timeout-ms"] = std::to_string(c.lock_timeout_ms);
     c.values["max-body-bytes"] = std::to_string(c.max_body_bytes);

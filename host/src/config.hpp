@@ -11,8 +11,12 @@ namespace shopd::host {
 
 struct Config {
     std::string listen = "127.0.0.1:9000";  ///< "unix:/path/to.sock" or "host:port"
-    unsigned workers = 0;                   ///< 0: 4 x cores (workers block on the database)
-    std::string database_url;               ///< libpq URL or key=value string
+    unsigned processes = 0;                 ///< worker processes under the master; 0: one per core
+    unsigned workers = 0;                   ///< threads per process; 0: about 4 x cores in total
+    std::uint64_t max_requests = 0;  ///< a worker process is recycled after this many; 0: never
+    unsigned socket_mode = 0660;     ///< permissions of a unix listening socket
+    std::string public_url;          ///< scheme://host[:port] of absolute links; "": from Host
+    std::string database_url;        ///< libpq URL or key=value string
     std::string plugin_dir = "plugins";
     std::vector<std::string> plugins;       ///< load order = init order
     std::vector<std::string> admin_tokens;  ///< --admin-token: a comma list

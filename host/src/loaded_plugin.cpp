@@ -10,9 +10,9 @@
 
 namespace shopd::host {
 
-LoadedPlugin::LoadedPlugin(std::string name_, std::string path_, FileIdentity id, void *dl,
-                           const shopd_plugin *d)
-    : name(std::move(name_)), path(std::move(path_)), identity(id), desc(d), dl_(dl) {}
+LoadedPlugin::LoadedPlugin(const ManifestEntry &entry, void *dl, const shopd_plugin *d)
+    : name(entry.name), path(entry.source), serial(entry.serial), loaded_at(entry.loaded_at),
+      desc(d), dl_(dl) {}
 
 LoadedPlugin::~LoadedPlugin() {
     try {

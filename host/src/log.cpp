@@ -14,13 +14,16 @@ namespace {
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
-/// Starts a line with its timestamp and level; the caller adds the rest and calls emit().
+/// Starts a line with its timestamp, level and process (master or which worker: a crash
+/// report names a pid); the caller adds the rest and calls emit().
 void begin_line(Writer &w, const char *level) {
     w.StartObject();
     w.Key("ts");
     w.String(now_rfc3339().c_str());
     w.Key("level");
     w.String(level);
+    w.Key("pid");
+    w.Int(static_cast<int>(getpid()));
 }
 
 void emit(rapidjson::StringBuffer &buf) {

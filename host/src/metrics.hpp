@@ -1,4 +1,9 @@
 // Prometheus metrics: requests by route and status, a latency histogram, database errors.
+//
+// All data lives in one anonymous shared mapping made by the constructor, so a Metrics created
+// before fork() is written by every worker process and any of them renders the totals over all
+// of them (a worker that dies or is respawned never takes counts away). Only lock-free atomics
+// are shared: a process killed with SIGKILL at any point cannot leave anything locked.
 #pragma once
 
 #include <array>
@@ -10,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "shared_counters.hpp"
+
 namespace shopd::host {
 
 class Metrics {
@@ -18,19 +25,28 @@ public:
     static constexpr std::array<std::int64_t, 12> kBucketsUs = {
         500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 5000000};
 
+    /// Maps the shared memory (throws std::system_error if mmap fails).
+    Metrics();
+    ~Metrics();
+    Metrics(const Metrics &) = delete;
+    Metrics &operator=(const Metrics &) = delete;
+
     void observe(const std::string &route, int status, std::int64_t micros);
     void count_db_error(const std::string &plugin, const std::string &sqlstate);
 
     /// Renders the text exposition format; `plugins` are (name, version, abi) triples.
     std::string render(const std::vector<std::array<std::string, 3>> &plugins) const;
 
+    /// Distinct (route, status) and (plugin, sqlstate) keys each table holds; beyond that,
+    /// requests count under route "other" (with their status), db errors under plugin and
+    /// sqlstate "other".
+    static constexpr std::size_t kTableSlots = SharedCounterTable::kSlots;
+    /// Longest key kept (bytes, cut at a UTF-8 character boundary); longer keys are truncated.
+    static constexpr std::size_t kKeyBytes = SharedCounterTable::kKeyBytes;
+
 private:
-    mutable std::mutex mu_;
-    std::map<std::pair<std::string, int>, std::uint64_t> requests_;
-    std::map<std::pair<std::string, std::string>, std::uint64_t> db_errors_;
-    std::array<std::uint64_t, kBucketsUs.size()> buckets_{};
-    std::uint64_t count_ = 0;
-    std::int64_t sum_us_ = 0;
+    struct Shared;  // defined in metrics.cpp; lives in the shared mapping
+    Shared *shm_ = nullptr;
 };
 
 /// Formats microseconds as decimal seconds without floating point: 1500 -> "0.0015".

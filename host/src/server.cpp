@@ -13,7 +13,6 @@
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -50,43 +49,22 @@ shopd_request plugin_request(const Incoming &in, const std::vector<const char *>
 }  // namespace
 
 Server::Server(const Config &config, const AdminTokens &admins, PluginRegistry &registry,
-               Metrics &metrics)
-    : config_(config), admins_(admins), registry_(registry), metrics_(metrics),
-      cors_(config.cors_origins) {}
+               Metrics &metrics, Fleet &fleet, int listen_fd)
+    : config_(config), admins_(admins), registry_(registry), metrics_(metrics), fleet_(fleet),
+      cors_(config.cors_origins), listen_fd_(listen_fd) {}
 
-bool Server::open_socket() {
-    std::string address = config_.listen;
-    const bool is_unix = address.rfind("unix:", 0) == 0;
-    if (is_unix) {
-        address = address.substr(5);
-        unlink(address.c_str());  // a stale socket from a previous run would make bind fail
-    }
-    listen_fd_ = FCGX_OpenSocket(address.c_str(), 1024);
-    if (listen_fd_ < 0) {
-        log_line(2, "host", "cannot listen on " + config_.listen);
-        return false;
-    }
-    // nginx may run as another user; the socket's directory is what guards access.
-    if (is_unix) chmod(address.c_str(), 0666);
+int Server::run() {
     // Workers accept themselves (non-blocking, from a shared epoll set that also holds parked
     // kept-alive connections); EPOLLEXCLUSIVE wakes one worker per new connection, not all.
-    fcntl(listen_fd_, F_SETFL, fcntl(listen_fd_, F_GETFL) | O_NONBLOCK);
     epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLEXCLUSIVE;
     ev.data.fd = listen_fd_;
     if (epoll_fd_ < 0 || epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev) != 0) {
         log_line(2, "host", std::string("epoll setup failed: ") + std::strerror(errno));
-        return false;
+        return 1;
     }
-    return true;
-}
-
-int Server::run() {
-    if (FCGX_Init() != 0 || !open_socket()) return 1;
-    log_line(
-        0, "host",
-        "listening on " + config_.listen + " with " + std::to_string(config_.workers) + " workers");
+    log_line(0, "host", "serving with " + std::to_string(config_.workers) + " threads");
     std::vector<std::thread> threads;
     for (unsigned i = 0; i < config_.workers; ++i) threads.emplace_back([this] { worker_loop(); });
     for (auto &t : threads) t.detach();
@@ -100,9 +78,10 @@ int Server::run() {
 }
 
 void Server::stop() {
-    stopping_ = true;
+    if (stopping_.exchange(true)) return;
     FCGX_ShutdownPending();
-    if (listen_fd_ >= 0) shutdown(listen_fd_, SHUT_RDWR);
+    // Not shutdown(): the socket is shared, and the other processes keep accepting from it.
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
 }
 
 /// Waits for work: a new connection on the listening socket or a parked kept-alive one that
@@ -129,7 +108,7 @@ void Server::park(int fd, bool is_new) {
 
 void Server::worker_loop() {
     WorkerDb db(config_.database_url, config_.lock_timeout_ms, config_.statement_timeout_ms);
-    Builtins builtins(admins_, registry_, metrics_);
+    Builtins builtins(admins_, registry_, metrics_, fleet_);
     FCGX_Request r;
     FCGX_InitRequest(&r, listen_fd_, 0);
     while (!stopping_) {
@@ -154,6 +133,7 @@ void Server::serve_one(FCGX_Request &r, WorkerDb &db, Builtins &builtins) {
     ++in_flight_;
     const auto start = Clock::now();
     Incoming in = read_incoming(r);
+    if (!config_.public_url.empty()) in.base_url = config_.public_url;
     shopd_response resp;
     std::string route = "unmatched";
     if (!read_body(r, in, config_.max_body_bytes))
@@ -173,6 +153,10 @@ void Server::serve_one(FCGX_Request &r, WorkerDb &db, Builtins &builtins) {
     log_request(in.wire_method(), printable(in.path), resp.status, micros, in.request_id,
                 problem.title, problem.fields);
     --in_flight_;
+    if (config_.max_requests && ++served_ == config_.max_requests) {
+        log_line(0, "host", "served " + std::to_string(served_) + " requests: recycling");
+        stop();
+    }
 }
 
 /// Routes one request to its plugin. When the plugin reports a broken connection, the worker

@@ -17,20 +17,21 @@ typedef struct FCGX_Request FCGX_Request;
 namespace shopd::host {
 
 class Builtins;
+class Fleet;
 class WorkerDb;
 struct Incoming;
 
 class Server {
 public:
+    /// `listen_fd`: the listening socket, shared with the other worker processes.
     Server(const Config &config, const AdminTokens &admins, PluginRegistry &registry,
-           Metrics &metrics);
-    /// Opens the socket and serves until stop(); returns a process exit code.
+           Metrics &metrics, Fleet &fleet, int listen_fd);
+    /// Serves until stop(); returns a process exit code.
     int run();
-    /// Stops accepting; in-flight requests finish.
+    /// Stops accepting (this process only); in-flight requests finish.
     void stop();
 
 private:
-    bool open_socket();
     void worker_loop();
     std::pair<int, bool> next_connection();
     void park(int fd, bool is_new);
@@ -41,11 +42,13 @@ private:
     const AdminTokens &admins_;
     PluginRegistry &registry_;
     Metrics &metrics_;
+    Fleet &fleet_;
     const Cors cors_;
-    int listen_fd_ = -1;
+    const int listen_fd_;
     int epoll_fd_ = -1;  ///< listening socket + idle kept-alive connections
     std::atomic<bool> stopping_{false};
     std::atomic<int> in_flight_{0};
+    std::atomic<std::uint64_t> served_{0};  ///< for --max-requests
 };
 
 }  // namespace shopd::host

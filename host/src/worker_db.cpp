@@ -4,15 +4,71 @@
 
 #include "log.hpp"
 
+#include <libpq-fe.h>
 #include <pqxx/pqxx>
+
+#include <stdexcept>
 
 #include <poll.h>
 
 namespace shopd::host {
 
-WorkerDb::WorkerDb(std::string url, std::int64_t lock_timeout_ms, std::int64_t statement_timeout_ms)
-    : url_(std::move(url)), lock_timeout_(std::to_string(lock_timeout_ms) + "ms"),
-      statement_timeout_(std::to_string(statement_timeout_ms) + "ms") {}
+namespace {
+
+/// Quotes a libpq keyword/value connection-string value.
+std::string quote_conninfo(const std::string &v) {
+    std::string out = "'";
+    for (char c : v) {
+        if (c == '\\' || c == '\'') out += '\\';
+        out += c;
+    }
+    return out + "'";
+}
+
+}  // namespace
+
+std::string with_session_settings(const std::string &url, const std::string &settings) {
+    char *err = nullptr;
+    PQconninfoOption *opts = PQconninfoParse(url.c_str(), &err);
+    if (!opts) {
+        const std::string why = err ? err : "out of memory";
+        PQfreemem(err);
+        throw std::invalid_argument("database URL: " + why);
+    }
+    std::string out, options;
+    for (PQconninfoOption *o = opts; o->keyword; ++o) {
+        if (!o->val) continue;
+        if (std::string(o->keyword) == "options")
+            options = o->val;
+        else
+            out += std::string(o->keyword) + "=" + quote_conninfo(o->val) + " ";
+    }
+    PQconninfoFree(opts);
+    // The operator's own options come last, so they win over our defaults.
+    return out + "options=" + quote_conninfo(settings + (options.empty() ? "" : " " + options));
+}
+
+WorkerDb::WorkerDb(const std::string &url, std::int64_t lock_timeout_ms,
+                   std::int64_t statement_timeout_ms)
+    : url_(url) {
+    // Session settings travel in the startup packet (libpq "options"), not a statement after
+    // connecting, so every connection has them, also one libpqxx reopens on its own. Every row
+    // lock a plugin waits for gives up after --lock-timeout-ms (SQLSTATE 55P03 -> 409); a
+    // statement running past --statement-timeout-ms is cancelled (57014 -> 503), and so is a
+    // transaction left idle that long (a wedged request must not hold row locks). JIT off: the
+    // API's statements are short, and a cost estimate that crosses jit_above_cost (the catalog's
+    // in_stock filter on 100k products) spent ~0.7 s compiling a 0.2 s query.
+    const std::string ms = "ms";
+    try {
+        url_ = with_session_settings(
+            url, "-c lock_timeout=" + std::to_string(lock_timeout_ms) + ms +
+                     " -c statement_timeout=" + std::to_string(statement_timeout_ms) + ms +
+                     " -c idle_in_transaction_session_timeout=" +
+                     std::to_string(statement_timeout_ms) + ms + " -c jit=off");
+    } catch (const std::exception &e) {
+        log_line(2, "host", e.what());  // connect() will report the same URL as unusable
+    }
+}
 
 WorkerDb::~WorkerDb() = default;
 
@@ -28,16 +84,6 @@ void WorkerDb::reset() { conn_.reset(); }
 void WorkerDb::connect() {
     try {
         conn_ = std::make_unique<pqxx::connection>(url_);
-        // Every row lock any plugin waits for (checkout, inventory, cart) gives up after
-        // --lock-timeout-ms; the SDK answers SQLSTATE 55P03 with 409 + Retry-After. A statement
-        // running past --statement-timeout-ms is cancelled (57014, answered 503 + Retry-After).
-        // JIT off: the API's statements are short, and a cost estimate that crosses jit_above_cost
-        // (the catalog's in_stock filter on 100k products) spent ~0.7 s compiling a 0.2 s query.
-        pqxx::nontransaction setup(*conn_);
-        setup.exec_params(
-            "SELECT set_config('lock_timeout', $1, false), set_config('jit', 'off', false), "
-            "set_config('statement_timeout', $2, false)",
-            lock_timeout_, statement_timeout_);
         if (was_down_) log_line(0, "host", "database connection restored");
         was_down_ = false;
     } catch (const std::exception &e) {

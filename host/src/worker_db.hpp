@@ -10,9 +10,14 @@
 
 namespace shopd::host {
 
+/// `url` (a libpq URL or keyword/value string) as a keyword/value string whose "options" start
+/// with `settings` ("-c name=value ..."); the URL's own options follow, so they win.
+std::string with_session_settings(const std::string &url, const std::string &settings);
+
 class WorkerDb {
 public:
-    WorkerDb(std::string url, std::int64_t lock_timeout_ms, std::int64_t statement_timeout_ms);
+    WorkerDb(const std::string &url, std::int64_t lock_timeout_ms,
+             std::int64_t statement_timeout_ms);
     ~WorkerDb();
 
     /// A usable connection, or nullptr while the database is unreachable (the caller answers 503).
@@ -26,9 +31,7 @@ private:
     bool still_alive();
     void connect();
 
-    std::string url_;
-    std::string lock_timeout_;
-    std::string statement_timeout_;
+    std::string url_;  ///< with the session settings
     std::unique_ptr<pqxx::connection> conn_;
     Clock::time_point next_attempt_{};
     Clock::time_point last_used_{};

@@ -33,7 +33,11 @@ ParsedOptions parse_release_options(int argc, const char *const *argv, const cha
         "writes one expiry_log row each; then deletes carts (with their lines) untouched for\n"
         "--cart-ttl seconds and Idempotency-Keys older than --idempotency-ttl seconds.\n"
         "Prints `released N reservations`, `purged N carts`, `purged N idempotency keys`.\n"
-        "Safe next to running requests and other copies (rows in use are skipped).\nOptions");
+        "Safe next to running requests and other copies (rows in use are skipped).\n"
+        "With --check it changes nothing and only verifies, in one snapshot, that every variant's\n"
+        "reserved equals the quantities of its ACTIVE reservations (and 0 <= reserved <= stock):\n"
+        "prints `ok: N variants checked` and exits 0, or one line per variant that is off\n"
+        "(id, sku, reserved, expected) and exits 1.\nOptions");
     desc.add_options()("help", "show this help and exit")(
         "db", po::value(&db), "database URL (default: $SHOPD_DATABASE_URL)")(
         "batch-size", po::value(&batch_size)->default_value(batch_size),
@@ -43,7 +47,9 @@ ParsedOptions parse_release_options(int argc, const char *const *argv, const cha
         "idempotency-ttl", po::value(&idempotency_ttl)->default_value(idempotency_ttl),
         "purge Idempotency-Keys older than this many seconds (0 = never)")(
         "dry-run", po::bool_switch(&out.options.dry_run),
-        "count what would be released and purged; change nothing");
+        "count what would be released and purged; change nothing")(
+        "check", po::bool_switch(&out.options.check),
+        "verify reserved against ACTIVE reservations; release and purge nothing");
     std::ostringstream usage;
     usage << desc;
     try {

@@ -22,6 +22,7 @@ struct ReleaseOptions {
     std::int64_t cart_ttl = kDefaultCartTtl;                ///< seconds; 0 = never purge carts
     std::int64_t idempotency_ttl = kDefaultIdempotencyTtl;  ///< seconds; 0 = never purge keys
     bool dry_run = false;                                   ///< count only, change nothing
+    bool check = false;  ///< only verify variants.reserved against ACTIVE reservations (check.cpp)
 };
 
 /// The outcome of parsing: run with `options`, or exit with `exit_code` after printing `message`

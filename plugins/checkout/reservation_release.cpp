@@ -1,6 +1,8 @@
 // reservation-release: releases expired reservations, then purges abandoned carts and old
 // Idempotency-Keys, in batches of one transaction each (run by systemd/reservation-release.timer).
-// Exit 0 done, 1 database error, 2 bad flags.
+// --check only verifies variants.reserved (check.cpp) and exits 1 when a variant is off.
+// Exit 0 done, 1 database error (or --check found a mismatch), 2 bad flags.
+#include "check.hpp"
 #include "checkout_domain.hpp"
 #include "purge.hpp"
 #include "release.hpp"
@@ -52,6 +54,7 @@ void count_only(pqxx::connection &conn, const ReleaseOptions &options) {
 
 int run(const ReleaseOptions &options) {
     pqxx::connection conn(options.db);
+    if (options.check) return check_reserved(conn, std::cout) == 0 ? 0 : 1;
     if (options.dry_run) {
         count_only(conn, options);
         return 0;

@@ -7,6 +7,7 @@
 // with the deployment defaults (scripts/test raises the sign-up rate of the shared stack),
 // proxying to the stack's host socket.
 #include "http_client.hpp"
+#include "own_stack.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -106,56 +107,6 @@ std::string post_request(const std::string &target, const std::string &body) {
            std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
 }
 
-/// A second nginx rendered from the template by scripts/lib.sh's nginx_start with the
-/// deployment defaults (sign-up limit 10r/s burst 20) except `env_settings`, in a temp dir,
-/// proxying to the shared stack's host; stopped and removed again in the destructor.
-class OwnNginx {
-public:
-    explicit OwnNginx(const std::string &env_settings) {
-        char tmpl[] = "/tmp/shopd-nginx-itest.XXXXXX";
-        if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
-        dir_ = tmpl;
-        const std::string cmd =
-            "cd / && env -u SHOPD_NGINX_SIGNUP_RATE -u SHOPD_NGINX_SIGNUP_BURST"
-            " -u SHOPD_NGINX_REAL_IP_FROM -u SHOPD_NGINX_OPS_ALLOW SHOPD_NGINX_ACCESS_LOG=off " +
-            env_settings +
-            " bash -c 'set -euo pipefail; source \"$SHOPD_REPO/scripts/lib.sh\";"
-            " port=$(free_port \"$(nginx_port \"$SHOPD_VAR\")\");"
-            " nginx_start \"$1\" \"$port\" \"$SHOPD_VAR/run/shopd.sock\" 4;"
-            " echo \"$port\" >\"$1/port\"' _ " +
-            dir_;
-        if (std::system(cmd.c_str()) != 0) {
-            cleanup();
-            throw std::runtime_error("could not start a second nginx: " + cmd);
-        }
-        std::ifstream in(dir_ + "/port");
-        in >> port_;
-        if (port_ <= 0) {
-            cleanup();
-            throw std::runtime_error("second nginx wrote no port");
-        }
-    }
-    ~OwnNginx() { cleanup(); }
-    OwnNginx(const OwnNginx &) = delete;
-    OwnNginx &operator=(const OwnNginx &) = delete;
-
-    int port() const { return port_; }
-
-private:
-    void cleanup() {
-        const std::string cmd =
-            "cd / && bash -c 'source \"$SHOPD_REPO/scripts/lib.sh\";"
-            " nginx_stop \"$1\"' _ " +
-            dir_ + " && rm -rf " + dir_;
-        if (std::system(cmd.c_str()) != 0) {
-            // Nothing to do in a destructor; the temp dir name says where it came from.
-        }
-    }
-
-    std::string dir_;
-    int port_ = 0;
-};
-
 bool contains(const std::string &text, const std::string &needle) {
     return text.find(needle) != std::string::npos;
 }
@@ -171,6 +122,7 @@ class NginxITest : public CppUnit::TestFixture {
     CPPUNIT_TEST(traceIs405Problem);
     CPPUNIT_TEST(bodyOverOneMebibyteIs413FromNginx);
     CPPUNIT_TEST(requestIdOfClientOnlyWhenPlain);
+    CPPUNIT_TEST(linksUseThePublicUrlNotTheClientsHost);
     CPPUNIT_TEST(hostProblemsPassThrough);
     CPPUNIT_TEST(opsRoutesAllowedFromLoopback);
     CPPUNIT_TEST(opsRoutesDeniedOutsideAllowList);
@@ -224,6 +176,29 @@ public:
         Http http;
         const auto ok = http.post("/api/customers/", std::string(1024 * 1024, ' '));
         CPPUNIT_ASSERT_MESSAGE(ok.describe(), ok.status != 413 && ok.status < 500);
+    }
+
+    /// A forged Host header must not end up in the absolute links a client follows (cache
+    /// poisoning, links to a phishing host): they start with the host's --public-url.
+    void linksUseThePublicUrlNotTheClientsHost() {
+        Http admin;
+        for (int i = 0; i < 2; ++i)  // a second page exists
+            CPPUNIT_ASSERT_EQUAL(
+                201L, admin
+                          .post("/api/categories/", R"({"name":")" + unique("links") + R"("})",
+                                admin_token())
+                          .status);
+        // HTTP/1.0: no chunked body to decode.
+        const std::string raw =
+            "GET /api/categories/?page_size=1 HTTP/1.0\r\nHost: evil.example\r\n"
+            "X-Forwarded-Host: evil.example\r\nConnection: close\r\n\r\n";
+        const Response r = raw_request(stack_port(), raw);
+        CPPUNIT_ASSERT_EQUAL(200L, r.status);
+        const auto d = r.json();
+        CPPUNIT_ASSERT_MESSAGE(r.body, d["next"].IsString());
+        const std::string next = d["next"].GetString();
+        CPPUNIT_ASSERT_MESSAGE(next, next.rfind(env("SHOPD_URL") + "/api/categories/", 0) == 0);
+        CPPUNIT_ASSERT_MESSAGE(next, next.find("evil") == std::string::npos);
     }
 
     void requestIdOfClientOnlyWhenPlain() {

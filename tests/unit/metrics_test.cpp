@@ -1,7 +1,14 @@
-// Unit tests: Prometheus rendering of request counters, histogram and plugin info.
+// Unit tests: Prometheus rendering of request counters, histogram and plugin info; totals over
+// forked processes sharing one Metrics; a full key table.
 #include "metrics.hpp"
 
 #include <cppunit/extensions/HelperMacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <sstream>
+#include <vector>
 
 using namespace shopd::host;
 
@@ -10,10 +17,27 @@ class MetricsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(formatsSecondsExactly);
     CPPUNIT_TEST(countsByRouteAndStatus);
     CPPUNIT_TEST(histogramIsCumulative);
+    CPPUNIT_TEST(forkedProcessesShareTotals);
+    CPPUNIT_TEST(fullTableOverflowsIntoOther);
+    CPPUNIT_TEST(longKeysAreTruncated);
     CPPUNIT_TEST_SUITE_END();
 
     static bool contains(const std::string &text, const std::string &needle) {
         return text.find(needle) != std::string::npos;
+    }
+
+    /// Lines of `text` starting with `prefix`.
+    static std::vector<std::string> lines_with(const std::string &text, const std::string &prefix) {
+        std::vector<std::string> out;
+        std::istringstream in(text);
+        for (std::string line; std::getline(in, line);)
+            if (line.compare(0, prefix.size(), prefix) == 0) out.push_back(line);
+        return out;
+    }
+
+    /// The value at the end of a sample line.
+    static unsigned long long value_of(const std::string &line) {
+        return std::stoull(line.substr(line.rfind(' ') + 1));
     }
 
 public:
@@ -52,6 +76,97 @@ public:
         CPPUNIT_ASSERT(contains(text, "shopd_request_duration_seconds_bucket{le=\"+Inf\"} 3\n"));
         CPPUNIT_ASSERT(contains(text, "shopd_request_duration_seconds_count 3\n"));
         CPPUNIT_ASSERT(contains(text, "shopd_request_duration_seconds_sum 9.0034\n"));
+    }
+
+    // The master creates Metrics before forking; every worker counts into the same totals.
+    void forkedProcessesShareTotals() {
+        Metrics m;
+        m.observe("warm-up", 200, 1);  // a key inserted before fork is found by the children
+        std::vector<pid_t> children;
+        for (int c = 0; c < 4; ++c) {
+            const pid_t pid = fork();
+            CPPUNIT_ASSERT(pid >= 0);
+            if (pid == 0) {
+                for (int i = 0; i < 1000; ++i) {
+                    m.observe("GET /api/products/", 200, 300);
+                    m.observe("POST /api/carts/{id}/items/", 201, 3000);
+                    m.count_db_error("catalog", "40001");
+                }
+                _exit(0);  // no destructors, no cppunit teardown in the child
+            }
+            children.push_back(pid);
+        }
+        for (pid_t pid : children) {
+            int status = 0;
+            CPPUNIT_ASSERT_EQUAL(pid, waitpid(pid, &status, 0));
+            CPPUNIT_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        }
+        const auto text = m.render({});
+        CPPUNIT_ASSERT(contains(
+            text, "shopd_requests_total{route=\"GET /api/products/\",status=\"200\"} 4000\n"));
+        CPPUNIT_ASSERT(contains(
+            text,
+            "shopd_requests_total{route=\"POST /api/carts/{id}/items/\",status=\"201\"} 4000\n"));
+        CPPUNIT_ASSERT(
+            contains(text, "shopd_requests_total{route=\"warm-up\",status=\"200\"} 1\n"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(3), lines_with(text, "shopd_requests_total{").size());
+        CPPUNIT_ASSERT(contains(text, "shopd_request_duration_seconds_count 8001\n"));
+        CPPUNIT_ASSERT(contains(text, "shopd_request_duration_seconds_bucket{le=\"+Inf\"} 8001\n"));
+        CPPUNIT_ASSERT(
+            contains(text, "shopd_request_duration_seconds_bucket{le=\"0.0005\"} 4001\n"));
+        CPPUNIT_ASSERT(
+            contains(text, "shopd_request_duration_seconds_bucket{le=\"0.005\"} 8001\n"));
+        // 4000 x 300us + 4000 x 3000us + 1us
+        CPPUNIT_ASSERT(contains(text, "shopd_request_duration_seconds_sum 13.200001\n"));
+        CPPUNIT_ASSERT(
+            contains(text, "shopd_db_errors_total{plugin=\"catalog\",sqlstate=\"40001\"} 4000\n"));
+    }
+
+    // More distinct keys than the table holds: the rest counts under "other", nothing is lost,
+    // the output stays bounded and sorted.
+    void fullTableOverflowsIntoOther() {
+        Metrics m;
+        const std::size_t extra = 300;
+        const std::size_t keys = Metrics::kTableSlots + extra;
+        for (std::size_t i = 0; i < keys; ++i) {
+            m.observe("GET /r" + std::to_string(i) + "/", 200, 100);
+            m.count_db_error("p" + std::to_string(i), "XX000");
+        }
+        m.observe("GET /r0/", 200, 100);          // an existing key still counts in place
+        m.observe("GET /never-seen/", 503, 100);  // a new key with a full table: overflow
+        const auto text = m.render({});
+        const auto requests = lines_with(text, "shopd_requests_total{");
+        CPPUNIT_ASSERT_EQUAL(Metrics::kTableSlots + 2, requests.size());  // + other 200, other 503
+        unsigned long long total = 0;
+        for (const auto &line : requests) total += value_of(line);
+        CPPUNIT_ASSERT_EQUAL(static_cast<unsigned long long>(keys + 2), total);
+        CPPUNIT_ASSERT(
+            contains(text, "shopd_requests_total{route=\"GET /r0/\",status=\"200\"} 2\n"));
+        CPPUNIT_ASSERT(contains(text, "shopd_requests_total{route=\"other\",status=\"200\"} " +
+                                          std::to_string(extra) + "\n"));
+        CPPUNIT_ASSERT(contains(text, "shopd_requests_total{route=\"other\",status=\"503\"} 1\n"));
+        CPPUNIT_ASSERT(std::is_sorted(requests.begin(), requests.end() - 2));
+        CPPUNIT_ASSERT(contains(
+            text, "shopd_request_duration_seconds_count " + std::to_string(keys + 2) + "\n"));
+        const auto db = lines_with(text, "shopd_db_errors_total{");
+        CPPUNIT_ASSERT_EQUAL(Metrics::kTableSlots + 1, db.size());
+        CPPUNIT_ASSERT(
+            contains(text, "shopd_db_errors_total{plugin=\"other\",sqlstate=\"other\"} " +
+                               std::to_string(extra) + "\n"));
+        CPPUNIT_ASSERT(text.size() < 200 * (2 * Metrics::kTableSlots + 40));
+    }
+
+    // A key longer than a slot holds is cut at a UTF-8 boundary; the same long key counts once.
+    void longKeysAreTruncated() {
+        Metrics m;
+        const std::string route =
+            "GET /" + std::string(Metrics::kKeyBytes - 6, 'a') + "\xc3\xa9xyz";
+        m.observe(route, 200, 100);
+        m.observe(route, 200, 100);
+        const auto text = m.render({});
+        const std::string kept = route.substr(0, Metrics::kKeyBytes - 1);  // no half of "é"
+        CPPUNIT_ASSERT(
+            contains(text, "shopd_requests_total{route=\"" + kept + "\",status=\"200\"} 2\n"));
     }
 };
 

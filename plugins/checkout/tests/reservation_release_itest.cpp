@@ -155,6 +155,7 @@ class ReservationReleaseITest : public CppUnit::TestFixture {
     CPPUNIT_TEST(purgesOldIdempotencyKeys);
     CPPUNIT_TEST(ttlZeroNeverPurges);
     CPPUNIT_TEST(dryRunPurgesNothing);
+    CPPUNIT_TEST(checkFindsReservedOffAndChangesNothing);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -350,6 +351,56 @@ public:
         CPPUNIT_ASSERT_EQUAL(0LL, count_in(off, "would purge", "carts"));
         CPPUNIT_ASSERT_EQUAL(0LL, count_in(off, "would purge", "idempotency keys"));
         aged.assert_default_run_purges_both();
+    }
+
+    void checkFindsReservedOffAndChangesNothing() {
+        Http http;
+        pqxx::connection db(env("SHOPD_DATABASE_URL"));
+        // A variant of this test's own with 2 + 3 held by ACTIVE reservations, both expired: a
+        // check must not release them.
+        const ExpiredReservations expired(http, db, 20, {2, 3});
+        const long long v = expired.variant;
+        const auto sku = str(http.get("/api/variants/" + std::to_string(v) + "/").json()["sku"]);
+        const std::string line_start = "mismatch: variant " + std::to_string(v) + " sku " + sku;
+        const auto names_ours = [&](const Run &run) {
+            return run.output.find(line_start + " ") != std::string::npos;
+        };
+        const auto clean = run_release(db_flag() + " --check");
+        CPPUNIT_ASSERT_MESSAGE(clean.output.substr(0, 2000), !names_ours(clean));
+        // Other tests may leave variants off (catalog_itest writes reserved directly), so "ok"
+        // and exit 0 are only required when nothing at all is off.
+        if (clean.output.find("mismatch:") == std::string::npos) {
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(clean.output, 0, clean.exit_code);
+            CPPUNIT_ASSERT_MESSAGE(
+                clean.output,
+                std::regex_search(clean.output, std::regex("^ok: [1-9][0-9]* variants checked")));
+        }
+
+        const auto set_reserved = [&](int reserved) {
+            pqxx::work tx(db);
+            tx.exec_params("UPDATE variants SET reserved = $2 WHERE id = $1", v, reserved);
+            tx.commit();
+        };
+        set_reserved(8);  // 5 held
+        const auto off = run_release(db_flag() + " --check");
+        set_reserved(5);  // fixed back before asserting
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(off.output.substr(0, 2000), 1, off.exit_code);
+        CPPUNIT_ASSERT_MESSAGE(
+            off.output.substr(0, 2000),
+            off.output.find(line_start + " reserved 8 expected 5") != std::string::npos);
+        CPPUNIT_ASSERT(off.output.find("ok:") == std::string::npos);
+
+        // Read-only: the expired reservations are still ACTIVE, nothing was logged or released.
+        for (const auto id : expired.ids) {
+            CPPUNIT_ASSERT_EQUAL(std::string("ACTIVE"), db_status(db, id));
+            CPPUNIT_ASSERT_EQUAL(0LL, log_rows(db, id));
+        }
+        CPPUNIT_ASSERT_EQUAL(5LL, stock_of(http, v).reserved);
+        CPPUNIT_ASSERT(!names_ours(run_release(db_flag() + " --check")));
+        CPPUNIT_ASSERT(run_release("--help").output.find("--check") != std::string::npos);
+        // Leave nothing expired behind for other tests' counts.
+        CPPUNIT_ASSERT_EQUAL(0, run_release(db_flag()).exit_code);
+        CPPUNIT_ASSERT_EQUAL(0LL, stock_of(http, v).reserved);
     }
 };
 

@@ -5,16 +5,35 @@
 //   GET /api/test/throw/        handle() starts an answer, then throws std::runtime_error
 //   GET /api/test/throw-other/  handle() throws an int (not derived from std::exception)
 //   GET /api/test/ok/           200 {"status":"ok","plugin":"thrower"}
+// and, for tests/integration/timeouts_itest.cpp, slow answers:
+//   GET /api/test/sleep/?ms=N     handle() sleeps N ms (1..20000), then 200: nginx's
+//                                 fastcgi_read_timeout is to answer 504 first
+//   GET /api/test/slow-sql/?ms=N  SELECT pg_sleep(N / 1000) on the worker's connection, through
+//                                 the SDK's run_guarded: the host's statement_timeout cancels it
+//                                 (57014) and the SDK answers 503 + Retry-After. Before that
+//                                 answer, the handler runs SELECT 1 on the same connection and
+//                                 says in X-Thrower-Connection whether it still works ("usable")
+//   GET /api/test/sql-ok/         SELECT 1 on the worker's connection, then 200
+// and, for tests/integration/process_itest.cpp, a crash of the whole worker process:
+//   GET /api/test/segfault/       raise(SIGSEGV): the worker dies with the request (nginx
+//                                 answers 502) and the master must log the signal and respawn it
 // The same source builds three modules, all named "thrower" (see CMakeLists.txt):
 //   THROWER_BAD_INIT   init() throws std::runtime_error
 //   THROWER_BAD_ENTRY  the entry point thrower_shopd_plugin() itself throws
 // No message thrown here names the plugin, "init" or "entry point": the tests look for those in
 // what the host reports, so they must come from the host.
+#include "shopd/http.hpp"
 #include "shopd/plugin.h"
-#include "shopd/sdk.hpp"  // SHOPD_BUILD_SIGNATURE only
+#include "shopd/sdk.hpp"  // SHOPD_BUILD_SIGNATURE; Ctx and run_guarded for the SQL routes
 
+#include <pqxx/pqxx>
+
+#include <chrono>
+#include <csignal>
 #include <cstring>
 #include <stdexcept>
+#include <string>
+#include <thread>
 
 #if defined(THROWER_BAD_INIT) && defined(THROWER_BAD_ENTRY)
 #error "build one variant at a time"
@@ -22,12 +41,24 @@
 
 namespace {
 
-enum Route { kThrow = 1, kThrowOther = 2, kOk = 3 };
+enum Route {
+    kThrow = 1,
+    kThrowOther = 2,
+    kOk = 3,
+    kSleep = 4,
+    kSlowSql = 5,
+    kSqlOk = 6,
+    kSegfault = 7
+};
 
 const shopd_route kRoutes[] = {
     {"GET", "/api/test/throw/", kThrow},
     {"GET", "/api/test/throw-other/", kThrowOther},
     {"GET", "/api/test/ok/", kOk},
+    {"GET", "/api/test/sleep/", kSleep},
+    {"GET", "/api/test/slow-sql/", kSlowSql},
+    {"GET", "/api/test/sql-ok/", kSqlOk},
+    {"GET", "/api/test/segfault/", kSegfault},
 };
 
 #if defined(THROWER_BAD_INIT)
@@ -52,6 +83,45 @@ void set_json(const shopd_request *req, shopd_response *resp, int status, const 
     req->host->set_body(resp, "application/json", body, std::strlen(body));
 }
 
+/// ?ms=N of the request (1..20000), `fallback` when absent or out of range.
+std::int64_t millis_param(const shopd_request *req, std::int64_t fallback) {
+    const auto text = shopd::Query(req->query).get("ms");
+    if (!text) return fallback;
+    return shopd::parse_int(*text, 1, 20000).value_or(fallback);
+}
+
+void slow_sql(const shopd_request *req, shopd_response *resp) {
+    const shopd::Ctx ctx("thrower", req, resp);
+    const std::int64_t ms = millis_param(req, 5000);
+    shopd::run_guarded(ctx, [&] {
+        pqxx::connection &conn = ctx.db();
+        try {
+            pqxx::nontransaction tx(conn);
+            tx.exec("SELECT pg_sleep(" + std::to_string(ms) + " / 1000.0)");
+        } catch (const pqxx::sql_error &) {
+            // Is the connection the worker keeps still good for its next request?
+            try {
+                pqxx::nontransaction check(conn);
+                check.exec("SELECT 1");
+                ctx.header("X-Thrower-Connection", "usable");
+            } catch (const std::exception &) {
+                ctx.header("X-Thrower-Connection", "broken");
+            }
+            throw;  // the SDK maps it (57014 -> 503 + Retry-After)
+        }
+        ctx.reply(200, "{\"status\":\"ok\",\"slept\":true}");
+    });
+}
+
+void sql_ok(const shopd_request *req, shopd_response *resp) {
+    const shopd::Ctx ctx("thrower", req, resp);
+    shopd::run_guarded(ctx, [&] {
+        pqxx::nontransaction tx(ctx.db());
+        tx.exec("SELECT 1");
+        ctx.reply(200, "{\"status\":\"ok\"}");
+    });
+}
+
 void handle(void *, int route_id, const shopd_request *req, shopd_response *resp) {
     switch (route_id) {
     case kThrow:
@@ -61,6 +131,19 @@ void handle(void *, int route_id, const shopd_request *req, shopd_response *resp
         throw std::runtime_error("deliberate failure in a request handler");
     case kThrowOther: throw 42;
     case kOk: set_json(req, resp, 200, "{\"status\":\"ok\",\"plugin\":\"thrower\"}"); return;
+    case kSleep:
+        std::this_thread::sleep_for(std::chrono::milliseconds(millis_param(req, 5000)));
+        set_json(req, resp, 200, "{\"status\":\"ok\",\"slept\":true}");
+        return;
+    case kSlowSql: slow_sql(req, resp); return;
+    case kSqlOk: sql_ok(req, resp); return;
+    case kSegfault:
+        // A real crash of the process, not an exception: default action, whatever handler the
+        // host may have installed for SIGSEGV.
+        std::signal(SIGSEGV, SIG_DFL);
+        std::raise(SIGSEGV);
+        set_json(req, resp, 500, "{\"status\":500}");  // not reached
+        return;
     default: set_json(req, resp, 404, "{\"status\":404}"); return;
     }
 }

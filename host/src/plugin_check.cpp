@@ -1,0 +1,109 @@
+// Checking a plugin file without running it in the checking process: dlopen() runs the file's
+// static constructors, so the master checks in a forked child that then exits.
+#include "generations.hpp"
+
+#include "shopd/sdk.hpp"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <csignal>
+
+#include <cerrno>
+#include <cstring>
+
+namespace shopd::host {
+
+std::string check_descriptor(const shopd_plugin *d, const std::string &name) {
+    if (!d) return "entry point returned no descriptor";
+    if (d->struct_size != sizeof(shopd_plugin))
+        return "descriptor size " + std::to_string(d->struct_size) +
+               " != " + std::to_string(sizeof(shopd_plugin));
+    if (d->abi_version != SHOPD_PLUGIN_ABI_VERSION)
+        return "ABI version " + std::to_string(d->abi_version) + ", host speaks " +
+               std::to_string(SHOPD_PLUGIN_ABI_VERSION);
+    if (!d->build_signature || std::strcmp(d->build_signature, SHOPD_BUILD_SIGNATURE) != 0)
+        return std::string("build signature \"") +
+               (d->build_signature ? d->build_signature : "(null)") +
+               "\" differs from the host's \"" SHOPD_BUILD_SIGNATURE "\"";
+    if (!d->name || name != d->name)
+        return "descriptor names plugin \"" + std::string(d->name ? d->name : "") + "\"";
+    if (!d->version || !d->handle || !d->init) return "descriptor lacks version, init or handle";
+    if (d->service_count > 0 && !d->serve) return "descriptor offers services but no serve()";
+    return "";
+}
+
+namespace {
+
+/// The check itself, in the child: "ok\n<abi>\n<version>" or "error\n<reason>".
+std::string check_here(const std::string &file, const std::string &name) {
+    void *dl = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!dl) return std::string("error\n") + dlerror();
+    const std::string symbol = name + SHOPD_PLUGIN_ENTRY_SUFFIX;
+    auto entry = reinterpret_cast<shopd_plugin_entry_fn>(dlsym(dl, symbol.c_str()));
+    if (!entry) return "error\nno entry point " + symbol;
+    const shopd_plugin *desc = nullptr;
+    try {
+        desc = entry();
+    } catch (...) {
+        return "error\nentry point threw";
+    }
+    const std::string why = check_descriptor(desc, name);
+    if (!why.empty()) return "error\nrefused: " + why;
+    return "ok\n" + std::to_string(desc->abi_version) + "\n" + desc->version;
+}
+
+std::string read_all(int fd, int timeout_ms) {
+    std::string out;
+    char buf[512];
+    for (;;) {
+        pollfd p{fd, POLLIN, 0};
+        if (poll(&p, 1, timeout_ms) <= 0) return out + "\n(timed out)";
+        const ssize_t n = read(fd, buf, sizeof buf);
+        if (n <= 0) return out;
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+}
+
+}  // namespace
+
+CheckResult check_in_child(const std::string &file, const std::string &name, int timeout_ms) {
+    CheckResult result;
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        result.error = std::string("pipe: ") + std::strerror(errno);
+        return result;
+    }
+    const pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        const std::string verdict = check_here(file, name);
+        (void)!write(fds[1], verdict.data(), verdict.size());
+        _exit(0);
+    }
+    close(fds[1]);
+    const std::string verdict = pid < 0 ? "" : read_all(fds[0], timeout_ms);
+    close(fds[0]);
+    int status = 0;
+    if (pid > 0) {
+        kill(pid, SIGKILL);  // done or hanging: either way it has nothing more to say
+        waitpid(pid, &status, 0);
+    }
+    if (verdict.rfind("ok\n", 0) == 0) {
+        const auto nl = verdict.find('\n', 3);
+        result.ok = nl != std::string::npos;
+        result.abi = static_cast<unsigned>(std::stoul(verdict.substr(3, nl - 3)));
+        result.version = verdict.substr(nl + 1);
+    } else if (verdict.rfind("error\n", 0) == 0) {
+        result.error = verdict.substr(6);
+    } else {
+        result.error =
+            "the check process died (" +
+            std::string(WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "no answer") + ")";
+    }
+    return result;
+}
+
+}  // namespace shopd::host

@@ -1,0 +1,122 @@
+// What the master and its worker processes share: one anonymous MAP_SHARED mapping made before
+// the first fork. The master writes the plugin manifest (which generation file serves, for each
+// plugin) and the outcome of the last reload; each worker writes only its own slot. No locks: a
+// worker killed mid-write must not leave anything held, so every record is a seqlock (one
+// writer; readers copy and retry while a write is in progress).
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+namespace shopd::host {
+
+constexpr std::size_t kMaxProcesses = 64;
+constexpr std::size_t kMaxPlugins = 16;
+
+/// Copies `s` into a fixed buffer, truncated and NUL-terminated.
+template <std::size_t N>
+void copy_text(char (&dst)[N], const std::string &s) {
+    const std::size_t n = s.size() < N - 1 ? s.size() : N - 1;
+    std::memcpy(dst, s.data(), n);
+    dst[n] = '\0';
+}
+
+/// One plugin's serving generation, as the master decided it.
+struct ManifestEntry {
+    char name[64];
+    char source[512];    ///< the configured file (what operators replace)
+    char copy[512];      ///< the generation's private copy, what workers dlopen()
+    char version[64];    ///< as the check process read it from the descriptor
+    char loaded_at[40];  ///< when the master adopted this generation (RFC 3339)
+    std::uint32_t abi;
+    std::uint64_t serial;  ///< adoption number: differs iff the generation differs
+};
+
+struct Manifest {
+    std::uint64_t generation;  ///< bumped by every reload that changed an entry
+    std::uint32_t count;
+    ManifestEntry entries[kMaxPlugins];
+};
+
+/// The last reload's verdict per plugin, for the reload endpoint's answer.
+struct ReloadRecord {
+    std::uint32_t count;
+    struct {
+        char name[64];
+        char outcome[16];  ///< "reloaded", "unchanged" or "refused"
+        char reason[400];
+    } plugins[kMaxPlugins];
+};
+
+/// One worker process, as it reports itself.
+struct WorkerReport {
+    pid_t pid;
+    bool ready;  ///< plugins loaded, serving
+    std::uint64_t applied_generation;
+    struct {
+        char name[64];
+        std::uint64_t serial;  ///< the generation serving in this worker
+        char version[64];
+        std::uint64_t refused_serial;  ///< the manifest's generation, when this worker refused it
+        char error[400];               ///< why ("" when fine)
+    } plugins[kMaxPlugins];
+    std::uint32_t plugin_count;
+};
+
+/// A record with one writer and any number of readers in other processes.
+template <class T>
+class Seqlocked {
+public:
+    void write(const T &value) {
+        seq_.fetch_add(1, std::memory_order_acq_rel);  // odd: write in progress
+        std::atomic_thread_fence(std::memory_order_release);
+        std::memcpy(static_cast<void *>(&value_), &value, sizeof(T));
+        std::atomic_thread_fence(std::memory_order_release);
+        seq_.fetch_add(1, std::memory_order_release);
+    }
+    /// Clears the record after its writer died (perhaps mid-write); the caller becomes the writer.
+    void reset() {
+        if (seq_.load() % 2 != 0) seq_.fetch_add(1);
+        write(T{});
+    }
+    /// A consistent copy; `out` is value-initialised while nothing was written yet.
+    void read(T &out) const {
+        for (int spins = 0;; ++spins) {
+            const std::uint64_t before = seq_.load(std::memory_order_acquire);
+            std::memcpy(static_cast<void *>(&out), &value_, sizeof(T));
+            std::atomic_thread_fence(std::memory_order_acquire);
+            // A writer killed mid-write leaves the count odd forever: take what is there then.
+            if ((before % 2 == 0 && seq_.load(std::memory_order_relaxed) == before) ||
+                spins > 100000)
+                return;
+        }
+    }
+
+private:
+    std::atomic<std::uint64_t> seq_{0};
+    T value_{};
+};
+
+struct SharedState {
+    std::atomic<pid_t> master_pid{0};
+    /// Reload tickets: a worker's reload endpoint takes one and signals the master, which marks
+    /// every ticket it saw before deciding as done.
+    std::atomic<std::uint64_t> reload_requested{0};
+    std::atomic<std::uint64_t> reload_completed{0};
+    Seqlocked<Manifest> manifest;
+    Seqlocked<ReloadRecord> last_reload;
+    Seqlocked<WorkerReport> workers[kMaxProcesses];
+
+    /// Maps a zeroed SharedState shared with every process forked afterwards.
+    static SharedState *create();
+};
+
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "shared atomics need no locks");
+static_assert(std::atomic<pid_t>::is_always_lock_free, "shared atomics need no locks");
+
+}  // namespace shopd::host

@@ -1,0 +1,47 @@
+// A worker process: forked by the master, it serves with its own threads, database connections
+// and loaded plugins, and reports itself in the shared state.
+#pragma once
+
+#include "config.hpp"
+#include "metrics.hpp"
+#include "plugins.hpp"
+#include "shared_state.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <vector>
+
+namespace shopd::host {
+
+/// A worker's view of the supervision: the manifest, its own report, reload tickets.
+class Fleet {
+public:
+    Fleet(SharedState &shared, std::size_t slot, PluginRegistry &registry)
+        : shared_(shared), slot_(slot), registry_(registry) {}
+
+    /// Makes the manifest's generations serve here and reports the result in this worker's slot.
+    ReloadOutcome apply_manifest();
+    /// Asks the master to reload changed plugin files and waits (bounded) until its decision
+    /// serves in every live worker; false on timeout. `record`: the master's verdicts.
+    bool request_reload(ReloadRecord &record, std::chrono::milliseconds timeout);
+    Manifest manifest() const;
+    /// Every live worker's report.
+    std::vector<WorkerReport> workers() const;
+
+private:
+    void report(const ReloadOutcome &outcome, const Manifest &m);
+    bool all_applied(std::uint64_t generation) const;
+
+    SharedState &shared_;
+    const std::size_t slot_;
+    PluginRegistry &registry_;
+};
+
+/// Exit status of a worker whose plugins could not load (the master backs off before a respawn).
+constexpr int kExitPluginsRefused = 3;
+
+/// The worker process's main: never returns.
+[[noreturn]] void run_worker(const Config &config, SharedState &shared, std::size_t slot,
+                             int listen_fd, Metrics &metrics);
+
+}  // namespace shopd::host

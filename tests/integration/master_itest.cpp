@@ -1,0 +1,93 @@
+// Integration tests of the supervising master with a host of our own (tests/support/own_stack):
+// SIGTERM drains in-flight requests and the master exits 0; --max-requests recycles worker
+// processes without a failed GET. The shared stack is not touched.
+#include "http_client.hpp"
+#include "own_stack.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+using namespace shopd::test;
+
+namespace {
+
+std::size_t count_of(const std::string &text, const std::string &needle) {
+    std::size_t n = 0;
+    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+    return n;
+}
+
+}  // namespace
+
+class MasterITest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(MasterITest);
+    CPPUNIT_TEST(sigtermFinishesInFlightRequestsAndExitsZero);
+    CPPUNIT_TEST(maxRequestsRecyclesWorkersWithoutAFailedGet);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    /// Slow requests (the thrower's sleep route) in flight in both worker processes when the
+    /// master gets SIGTERM: every one completes with 200, then the master exits 0.
+    void sigtermFinishesInFlightRequestsAndExitsZero() {
+        OwnHost host({"--processes", "2", "--workers", "2"});
+        OwnNginx nginx("", host.socket());
+        const std::string url = nginx.url() + "/api/test/sleep/?ms=1500";
+        constexpr int kSlow = 4;
+        std::vector<long> statuses(kSlow, 0);
+        std::vector<std::thread> clients;
+        for (int i = 0; i < kSlow; ++i)
+            clients.emplace_back([&, i] {
+                Http http;
+                statuses[i] = http.get(url).status;
+            });
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));  // all four in flight
+        const auto sent = std::chrono::steady_clock::now();
+        const int status = host.signal_and_wait(SIGTERM, 20);
+        const auto took = std::chrono::steady_clock::now() - sent;
+        for (auto &t : clients) t.join();
+        for (int i = 0; i < kSlow; ++i)
+            CPPUNIT_ASSERT_EQUAL_MESSAGE("slow request " + std::to_string(i) + " cut off", 200L,
+                                         statuses[i]);
+        CPPUNIT_ASSERT_MESSAGE("master did not exit within 20 s: " + host.log(), status != -1);
+        CPPUNIT_ASSERT_MESSAGE(host.log(), WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        // It waited for the requests (about 1 s left of each), and not much longer.
+        CPPUNIT_ASSERT(took >= std::chrono::milliseconds(700));
+        CPPUNIT_ASSERT(took < std::chrono::seconds(12));
+        CPPUNIT_ASSERT(host.log().find("all workers stopped") != std::string::npos);
+    }
+
+    /// One worker process recycled every 40 requests under 4 clients: 0 failed GETs, and the
+    /// master started a new worker each time.
+    void maxRequestsRecyclesWorkersWithoutAFailedGet() {
+        OwnHost host({"--processes", "1", "--workers", "2", "--max-requests", "40"});
+        OwnNginx nginx("", host.socket());
+        std::atomic<int> sent{0}, failed{0};
+        std::vector<std::thread> clients;
+        for (int c = 0; c < 4; ++c)
+            clients.emplace_back([&] {
+                Http http;
+                for (int i = 0; i < 60; ++i) {
+                    const auto r = http.get(nginx.url() + "/api/products/?page_size=1");
+                    ++sent;
+                    if (r.status != 200) ++failed;
+                }
+            });
+        for (auto &t : clients) t.join();
+        const std::string log = host.log();
+        std::printf("\n  max-requests 40: %d GETs, %d failed, %zu recycles\n", sent.load(),
+                    failed.load(), count_of(log, "recycling"));
+        CPPUNIT_ASSERT_EQUAL(240, sent.load());
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(log, 0, failed.load());
+        CPPUNIT_ASSERT_MESSAGE(log, count_of(log, "recycling") >= 4);
+        CPPUNIT_ASSERT_MESSAGE(log, count_of(log, "worker 0 started") >= 5);
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(MasterITest);
