@@ -3,6 +3,7 @@
 // (master.hpp, worker.hpp). SIGHUP hot-swaps plugins whose files changed; SIGTERM drains.
 #include "config.hpp"
 #include "generations.hpp"
+#include "host_api.hpp"
 #include "listener.hpp"
 #include "log.hpp"
 #include "master.hpp"
@@ -59,6 +60,10 @@ int main(int argc, char **argv) {
         log_line(2, "master", error);
         return 1;
     }
+    // Before the first fork (shared memory), and installed here too: the plugin check's trial
+    // init() reads the configuration through the host API.
+    Metrics metrics;
+    install_host_globals(&config, &metrics);
     SharedState &shared = *SharedState::create();
     shared.master_pid = getpid();
     Generations generations(config.plugin_dir, config.plugins, config.generation_dir);
@@ -70,7 +75,7 @@ int main(int argc, char **argv) {
     log_line(0, "master",
              "listening on " + config.listen + ": " + std::to_string(config.processes) +
                  " worker processes x " + std::to_string(config.workers) + " threads");
-    const int rc = supervise(config, shared, generations, listen_fd, signals);
+    const int rc = supervise(config, shared, generations, metrics, listen_fd, signals);
     (void)std::fflush(stderr);
     return rc;
 }

@@ -40,9 +40,10 @@ std::string describe_exit(int status) {
 
 class Master {
 public:
-    Master(const Config &config, SharedState &shared, Generations &generations, int listen_fd)
+    Master(const Config &config, SharedState &shared, Generations &generations, Metrics &metrics,
+           int listen_fd)
         : config_(config), shared_(shared), generations_(generations), listen_fd_(listen_fd),
-          children_(config.processes) {}
+          metrics_(metrics), children_(config.processes) {}
 
     int run(const sigset_t &signals) {
         for (std::size_t i = 0; i < children_.size(); ++i) spawn(i);
@@ -196,7 +197,7 @@ private:
     SharedState &shared_;
     Generations &generations_;
     const int listen_fd_;
-    Metrics metrics_;  ///< shared memory: made before the first fork, summed over all workers
+    Metrics &metrics_;  ///< shared memory: made before the first fork, summed over all workers
     std::vector<Child> children_;
     bool ever_ready_ = false;
     std::uint64_t deaths_ = 0;  ///< workers reaped so far
@@ -205,9 +206,9 @@ private:
 
 }  // namespace
 
-int supervise(const Config &config, SharedState &shared, Generations &generations, int listen_fd,
-              const sigset_t &signals) {
-    Master master(config, shared, generations, listen_fd);
+int supervise(const Config &config, SharedState &shared, Generations &generations, Metrics &metrics,
+              int listen_fd, const sigset_t &signals) {
+    Master master(config, shared, generations, metrics, listen_fd);
     return master.run(signals);
 }
 

@@ -6,6 +6,7 @@
 
 #include "config.hpp"
 #include "generations.hpp"
+#include "metrics.hpp"
 #include "shared_state.hpp"
 
 #include <csignal>
@@ -14,8 +15,8 @@ namespace shopd::host {
 
 /// Forks config.processes workers serving `listen_fd` and supervises them until SIGTERM/SIGINT
 /// (`signals`, blocked by the caller, are taken with sigtimedwait); returns the exit code.
-/// `shared` already holds the first manifest.
-int supervise(const Config &config, SharedState &shared, Generations &generations, int listen_fd,
-              const sigset_t &signals);
+/// `shared` already holds the first manifest; `metrics` is shared memory every worker writes.
+int supervise(const Config &config, SharedState &shared, Generations &generations, Metrics &metrics,
+              int listen_fd, const sigset_t &signals);
 
 }  // namespace shopd::host

@@ -1,6 +1,8 @@
 // Checking a plugin file without running it in the checking process: dlopen() runs the file's
-// static constructors, so the master checks in a forked child that then exits.
+// static constructors, and the check calls init(), so the master checks in a forked child that
+// then exits.
 #include "generations.hpp"
+#include "host_api.hpp"
 
 #include "shopd/sdk.hpp"
 
@@ -52,6 +54,18 @@ std::string check_here(const std::string &file, const std::string &name) {
     }
     const std::string why = check_descriptor(desc, name);
     if (!why.empty()) return "error\nrefused: " + why;
+    // A trial init() with the host's configuration: a plugin whose init fails, throws or
+    // crashes is refused here, before any worker loads it (a worker it crashed would take its
+    // in-flight requests along).
+    char reason[512] = "";
+    void *state = nullptr;
+    try {
+        if (desc->init(host_api(), &state, reason, sizeof reason) != 0)
+            return std::string("error\ninit failed: ") + reason;
+        if (desc->shutdown) desc->shutdown(state);
+    } catch (...) {
+        return "error\ninit threw";
+    }
     return "ok\n" + std::to_string(desc->abi_version) + "\n" + desc->version;
 }
 

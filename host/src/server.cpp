@@ -2,6 +2,7 @@
 #include "server.hpp"
 
 #include "builtins.hpp"
+#include "crash_guard.hpp"
 #include "etag.hpp"
 #include "fcgi_io.hpp"
 #include "host_api.hpp"
@@ -107,6 +108,7 @@ void Server::park(int fd, bool is_new) {
 }
 
 void Server::worker_loop() {
+    prepare_thread_for_crashes();
     WorkerDb db(config_.database_url, config_.lock_timeout_ms, config_.statement_timeout_ms);
     Builtins builtins(admins_, registry_, metrics_, fleet_);
     FCGX_Request r;
@@ -141,8 +143,11 @@ void Server::serve_one(FCGX_Request &r, WorkerDb &db, Builtins &builtins) {
                     "Request body exceeds " + std::to_string(config_.max_body_bytes) + " bytes.");
     else if (cors_.answer_preflight(in, resp))
         route = "OPTIONS (CORS preflight)";
-    else if (!builtins.serve(in, db, resp, route))
+    else if (!builtins.serve(in, db, resp, route)) {
+        // Nothing of the answer is written yet: a crash in the plugin can still answer 500.
+        const CrashGuard guard(r.ipcFd, r.requestId, in.request_id);
         dispatch(in, db, resp, route);
+    }
     apply_conditional_get(in, resp);
     cors_.decorate(in, resp);
     write_response(r, in, resp);

@@ -2,6 +2,7 @@
 #include "worker.hpp"
 
 #include "admin_tokens.hpp"
+#include "crash_guard.hpp"
 #include "host_api.hpp"
 #include "log.hpp"
 #include "server.hpp"
@@ -123,6 +124,7 @@ void run_worker(const Config &config, SharedState &shared, std::size_t slot, int
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    install_crash_handlers();
     AdminTokens admins(config.admin_tokens, config.admin_token_file);
     install_host_globals(&config, &metrics);
     PluginRegistry registry(host_api(),

@@ -36,6 +36,7 @@ namespace {
 // Builds of the test plugin and of pricing (tests/CMakeLists.txt passes their paths).
 const std::string kThrower = THROWER_SO;
 const std::string kThrowerBadInit = THROWER_BADINIT_SO;
+const std::string kThrowerCrashInit = THROWER_CRASHINIT_SO;
 const std::string kThrowerBadEntry = THROWER_BADENTRY_SO;
 const std::string kPricingV1 = PRICING_V1_SO;
 const std::string kPricingV2 = PRICING_V2_SO;
@@ -149,6 +150,7 @@ class FaultITest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(FaultITest);
     CPPUNIT_TEST(throwingHandlerFailsOnlyItsRequest);
     CPPUNIT_TEST(throwingInitIsRefusedOldKeepsServing);
+    CPPUNIT_TEST(crashingInitIsRevertedInEveryWorker);
     CPPUNIT_TEST(metricsDuringTwentySwaps);
     CPPUNIT_TEST_SUITE_END();
 
@@ -245,6 +247,40 @@ public:
         restore.restore(admin);
         CPPUNIT_ASSERT_EQUAL(std::string("1.0.0"), plugin_version(admin, "thrower"));
         assert_thrower_serves(admin, "after restoring thrower.so");
+    }
+
+    /// A plugin whose init() kills the process that runs it: the master's check (a trial init in
+    /// a throwaway process) refuses it before any worker loads it. (Were a worker to die loading
+    /// it anyway, the master would revert it everywhere: see generations.cpp.)
+    void crashingInitIsRevertedInEveryWorker() {
+        Http admin;
+        PluginRestore restore("thrower", kThrower);
+        install_plugin(kThrowerCrashInit, "thrower");
+        auto out = reload_plugins(admin);
+        const std::string error = refusal_of(out, "thrower");
+        CPPUNIT_ASSERT_MESSAGE("a crashing init() was not refused: " + error,
+                               !error.empty() && !lists_name(out["reloaded"], "thrower"));
+        CPPUNIT_ASSERT_MESSAGE("refusal does not name the crash: " + error,
+                               contains(error, "Segmentation fault"));
+        CPPUNIT_ASSERT_EQUAL(std::string("1.0.0"), plugin_version(admin, "thrower"));
+        // The killed workers come back on the old generation; give them their back-off.
+        std::string states;
+        for (int i = 0; i < 60; ++i) {
+            states.clear();
+            const auto list = admin.get("/api/admin/plugins/", admin_token()).json();
+            for (const auto &p : list.GetArray())
+                if (std::string(p["name"].GetString()) == "thrower")
+                    for (const auto &w : p["workers"].GetArray())
+                        states += std::string(w["state"].GetString()) + " ";
+            if (states.find("serving") != std::string::npos &&
+                states.find("starting") == std::string::npos &&
+                states.find("loading") == std::string::npos)
+                break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        CPPUNIT_ASSERT_MESSAGE("workers: " + states, states.find("serving") != std::string::npos);
+        assert_thrower_serves(admin, "after reverting the crashing init()");
+        assert_host_alive();
     }
 
     void metricsDuringTwentySwaps() {

@@ -6,6 +6,7 @@
 // retries them on the other entries of the upstream. A checkout that failed is retried by the
 // client with the same Idempotency-Key and must reserve exactly once.
 #include "http_client.hpp"
+#include "own_stack.hpp"
 #include "store_fixtures.hpp"
 
 #include <fcntl.h>
@@ -31,10 +32,6 @@
 #include <thread>
 #include <vector>
 
-#ifndef SHOPD_HOST_BIN
-#error "SHOPD_HOST_BIN (the host binary) must be defined by the build"
-#endif
-
 using namespace shopd::test;
 
 namespace {
@@ -42,168 +39,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
-
-std::string read_file(const std::string &path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-/// A temp dir removed (with everything in it) on destruction.
-class TempDir {
-public:
-    TempDir() {
-        char tmpl[] = "/tmp/shopd-hosts-itest.XXXXXX";
-        if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = tmpl;
-    }
-    ~TempDir() {
-        const std::string cmd = "rm -rf '" + path_ + "'";
-        if (std::system(cmd.c_str()) != 0) {
-            // Nothing to do in a destructor; the name says where it came from.
-        }
-    }
-    TempDir(const TempDir &) = delete;
-    TempDir &operator=(const TempDir &) = delete;
-    const std::string &path() const { return path_; }
-
-private:
-    std::string path_;
-};
-
-/// A second host master on `dir`/shopd-2.sock, started with setsid: its pid is its process
-/// group, so kill(-pid) reaches the master and all its workers. Killed (group) on destruction.
-class SecondHost {
-public:
-    explicit SecondHost(const std::string &dir)
-        : socket_(dir + "/shopd-2.sock"), log_(dir + "/shopd-2.log") {
-        const std::string var = env("SHOPD_VAR");
-        const char *plugins = std::getenv("SHOPD_PLUGINS");
-        const char *cors = std::getenv("SHOPD_CORS_ORIGINS");
-        std::vector<std::string> args = {
-            SHOPD_HOST_BIN,
-            "--listen",
-            "unix:" + socket_,
-            "--processes",
-            "2",
-            "--workers",
-            "2",
-            "--public-url",
-            env("SHOPD_URL"),
-            "--database-url",
-            env("SHOPD_DATABASE_URL"),
-            "--plugin-dir",
-            env("SHOPD_PLUGIN_DIR"),
-            "--plugins",
-            plugins && *plugins ? plugins : "catalog,customers,pricing,cart,checkout",
-            "--admin-token-file",
-            var + "/run/admin-tokens",
-            "--generation-dir",
-            dir + "/generations"};
-        if (cors && *cors) {
-            args.push_back("--cors-origins");
-            args.push_back(cors);
-        }
-        std::vector<char *> argv;
-        for (auto &a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        pid_ = ::fork();
-        if (pid_ < 0) throw std::runtime_error("fork failed");
-        if (pid_ == 0) {
-            ::setsid();
-            const int in = ::open("/dev/null", O_RDONLY);
-            const int out = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-            if (in >= 0) ::dup2(in, 0);
-            if (out >= 0) {
-                ::dup2(out, 1);
-                ::dup2(out, 2);
-            }
-            ::execv(argv[0], argv.data());
-            ::_exit(127);
-        }
-        // Up when its socket exists (the master binds it before forking workers).
-        for (int i = 0; i < 200; ++i) {
-            struct stat st {};
-            if (::stat(socket_.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) return;
-            if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-                pid_ = 0;
-                throw std::runtime_error("second host exited at start: " + read_file(log_));
-            }
-            sleep_ms(50);
-        }
-        kill_group();
-        throw std::runtime_error("second host made no socket in 10 s: " + read_file(log_));
-    }
-    ~SecondHost() { kill_group(); }
-    SecondHost(const SecondHost &) = delete;
-    SecondHost &operator=(const SecondHost &) = delete;
-
-    const std::string &socket() const { return socket_; }
-    const std::string &log() const { return log_; }
-
-    /// kill -9 of the master and every worker (the process group); returns when none is left.
-    /// Returns false if the group was still there after 10 s.
-    bool kill_group() {
-        if (pid_ <= 0) return true;
-        ::kill(-pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
-        // The workers were reparented; they are gone once the group is empty.
-        bool gone = false;
-        for (int i = 0; i < 200 && !gone; ++i) {
-            gone = ::kill(-pid_, 0) != 0 && errno == ESRCH;
-            if (!gone) sleep_ms(50);
-        }
-        pid_ = 0;
-        return gone;
-    }
-
-private:
-    std::string socket_, log_;
-    pid_t pid_ = 0;
-};
-
-/// An nginx of the test's own, rendered by scripts/lib.sh nginx_start over `sockets`
-/// (space-separated), in `dir`; stopped on destruction.
-class OwnNginx {
-public:
-    OwnNginx(const std::string &dir, const std::string &sockets) : dir_(dir) {
-        const std::string cmd =
-            "cd / && env SHOPD_NGINX_ACCESS_LOG=off bash -c 'set -euo pipefail;"
-            " source \"$SHOPD_REPO/scripts/lib.sh\";"
-            " port=$(free_port \"$(nginx_port \"$SHOPD_VAR\")\");"
-            " nginx_start \"$1\" \"$port\" \"$2\" 8; echo \"$port\" >\"$1/port\"' _ '" +
-            dir_ + "' '" + sockets + "'";
-        if (std::system(cmd.c_str()) != 0)
-            throw std::runtime_error("could not start an nginx: " + cmd);
-        std::ifstream in(dir_ + "/port");
-        in >> port_;
-        if (port_ <= 0) {
-            stop();
-            throw std::runtime_error("nginx wrote no port");
-        }
-    }
-    ~OwnNginx() { stop(); }
-    OwnNginx(const OwnNginx &) = delete;
-    OwnNginx &operator=(const OwnNginx &) = delete;
-
-    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-    std::string error_log() const { return read_file(dir_ + "/log/nginx-error.log"); }
-
-private:
-    void stop() {
-        const std::string cmd =
-            "cd / && bash -c 'source \"$SHOPD_REPO/scripts/lib.sh\";"
-            " nginx_stop \"$1\"' _ '" +
-            dir_ + "'";
-        if (std::system(cmd.c_str()) != 0) {
-            // Nothing to do in a destructor.
-        }
-    }
-
-    std::string dir_;
-    int port_ = 0;
-};
 
 /// An Http client of `url` instead of $SHOPD_URL (Http reads it when constructed). Call from
 /// the main thread only: setenv is not thread-safe.
@@ -248,12 +83,15 @@ class HostsITest : public CppUnit::TestFixture {
 
 public:
     void killedHostFailsNoGetAndCheckoutRetryReservesOnce() {
-        TempDir dir;
-        SecondHost host2(dir.path());
+        std::vector<std::string> flags = {"--processes",   "2", "--workers", "2", "--public-url",
+                                          env("SHOPD_URL")};
+        if (const char *cors = std::getenv("SHOPD_CORS_ORIGINS"); cors && *cors)
+            flags.insert(flags.end(), {"--cors-origins", cors});
+        OwnHost host2(flags);
         const std::string stack_socket = env("SHOPD_VAR") + "/run/shopd.sock";
         // nginx over host 2 alone: proves host 2 serves, later answers 502 once it is dead.
-        OwnNginx only2(dir.path() + "/nginx-2", host2.socket());
-        OwnNginx both(dir.path() + "/nginx-both", stack_socket + " " + host2.socket());
+        OwnNginx only2("", host2.socket());
+        OwnNginx both("", stack_socket + " " + host2.socket());
         {
             auto http = http_to(only2.url());
             Response r;
@@ -262,8 +100,7 @@ public:
                 if (r.status == 200) break;
                 sleep_ms(100);
             }
-            CPPUNIT_ASSERT_EQUAL_MESSAGE("host 2 never answered: " + read_file(host2.log()), 200L,
-                                         r.status);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE("host 2 never answered: " + host2.log(), 200L, r.status);
         }
 
         // Fixtures through the stack's own nginx (host 1 only): unaffected by the kill.
@@ -337,7 +174,7 @@ public:
             }
         });
         sleep_ms(1500);
-        CPPUNIT_ASSERT_MESSAGE("host 2's process group outlived kill -9", host2.kill_group());
+        CPPUNIT_ASSERT_MESSAGE("host 2's process group outlived kill -9", host2.kill_all());
         for (auto &th : threads) th.join();
         checkouts.join();
 

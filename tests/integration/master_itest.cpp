@@ -4,8 +4,10 @@
 #include "http_client.hpp"
 #include "own_stack.hpp"
 
-#include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+
+#include <csignal>
 
 #include <cppunit/extensions/HelperMacros.h>
 
@@ -37,6 +39,10 @@ public:
     /// master gets SIGTERM: every one completes with 200, then the master exits 0.
     void sigtermFinishesInFlightRequestsAndExitsZero() {
         OwnHost host({"--processes", "2", "--workers", "2"});
+        // Not world-writable (anyone who can connect speaks FastCGI, i.e. forges REMOTE_ADDR).
+        struct stat st {};
+        CPPUNIT_ASSERT_EQUAL(0, ::stat(host.socket().c_str(), &st));
+        CPPUNIT_ASSERT_EQUAL(0660u, static_cast<unsigned>(st.st_mode & 0777));
         OwnNginx nginx("", host.socket());
         const std::string url = nginx.url() + "/api/test/sleep/?ms=1500";
         constexpr int kSlow = 4;

@@ -520,10 +520,15 @@ public:
                   << std::endl;
         for (const auto &line : killed) std::cerr << "[segfault] log: " << line << std::endl;
 
-        assert_problem(r, 502, "GET /api/test/segfault/");
+        // The crashing worker answered its own request before dying (crash_guard.cpp), so nginx
+        // has nothing to retry.
+        assert_problem(r, 500, "GET /api/test/segfault/");
         CPPUNIT_ASSERT_MESSAGE("the master logged no SIGSEGV death", !killed.empty());
-        CPPUNIT_ASSERT_EQUAL_MESSAGE("workers that died of the one request", std::size_t{1},
-                                     replaced.size());
+        // nginx retries a GET whose connection failed on the next upstream entry: a request that
+        // crashes its worker must not take down the next one too.
+        CPPUNIT_ASSERT_EQUAL_MESSAGE("SIGSEGV deaths of workers from the one request",
+                                     std::size_t{1}, killed.size());
+        CPPUNIT_ASSERT_EQUAL_MESSAGE("workers replaced", std::size_t{1}, replaced.size());
         CPPUNIT_ASSERT_MESSAGE("the worker was not back within 5 s", serving >= 0);
         CPPUNIT_ASSERT_MESSAGE("too little load: " + reads.report(), reads.sent >= 100);
         // Only requests in flight on the crashed worker may fail: one per reader at most.

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -51,6 +52,13 @@ OwnNginx::OwnNginx(const std::string &env_settings, const std::string &sockets) 
 }
 
 OwnNginx::~OwnNginx() { cleanup(); }
+
+std::string OwnNginx::error_log() const {
+    std::ifstream in(dir_ + "/log/nginx-error.log");
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
 
 void OwnNginx::cleanup() {
     const std::string cmd =
@@ -128,14 +136,22 @@ int OwnHost::signal_and_wait(int sig, int seconds) {
     return -1;
 }
 
-void OwnHost::kill_all() {
-    if (pid_ <= 0) return;
+bool OwnHost::kill_all() {
+    if (pid_ <= 0) return true;
     ::kill(-pid_, SIGKILL);  // the group: master and workers
     if (!reaped_) {
         int status = 0;
         waitpid(pid_, &status, 0);
         reaped_ = true;
     }
+    // The workers were reparented: they are gone once the group is empty.
+    bool gone = false;
+    for (int i = 0; i < 200 && !gone; ++i) {
+        gone = ::kill(-pid_, 0) != 0 && errno == ESRCH;
+        if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    pid_ = -1;
+    return gone;
 }
 
 }  // namespace shopd::test

@@ -23,6 +23,7 @@ public:
 
     int port() const { return port_; }
     std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+    std::string error_log() const;  ///< what nginx logged so far (which upstream failed)
 
 private:
     void cleanup();
@@ -47,8 +48,9 @@ public:
     /// Sends `sig` to the master and waits up to `seconds` for it to exit; returns its wait
     /// status, or -1 if it did not exit in time.
     int signal_and_wait(int sig, int seconds);
-    /// SIGKILL to the master and every worker (the process group).
-    void kill_all();
+    /// SIGKILL to the master and every worker (the process group); false if some process of
+    /// the group was still there after 10 s.
+    bool kill_all();
 
 private:
     std::string dir_;

@@ -65,9 +65,17 @@ public:
         CPPUNIT_ASSERT_MESSAGE(abi.error, abi.error.find("ABI version 999") != std::string::npos);
         const CheckResult entry = check_in_child(THROWER_BADENTRY_SO, "thrower", 5000);
         CPPUNIT_ASSERT(!entry.ok);
-        CPPUNIT_ASSERT_MESSAGE(entry.error, entry.error.find("entry point threw") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(entry.error,
+                               entry.error.find("entry point threw") != std::string::npos);
         const CheckResult name = check_in_child(PRICING_SO, "catalog", 5000);
         CPPUNIT_ASSERT_MESSAGE(name.error, name.error.find("no entry point") != std::string::npos);
+        // init() runs too, in the child: a throwing or crashing one is refused there.
+        const CheckResult threw = check_in_child(THROWER_BADINIT_SO, "thrower", 5000);
+        CPPUNIT_ASSERT_MESSAGE(threw.error, !threw.ok && threw.error.find("init threw") == 0);
+        const CheckResult crashed = check_in_child(THROWER_CRASHINIT_SO, "thrower", 5000);
+        CPPUNIT_ASSERT_MESSAGE(
+            crashed.error,
+            !crashed.ok && crashed.error.find("Segmentation fault") != std::string::npos);
         const CheckResult missing = check_in_child((dir_ / "none.so").c_str(), "none", 5000);
         CPPUNIT_ASSERT(!missing.ok && !missing.error.empty());
     }
@@ -161,8 +169,10 @@ public:
         const std::string kv = with_session_settings(
             "dbname=shop password='it\\'s' options='-c work_mem=8MB'", "-c jit=off");
         CPPUNIT_ASSERT_MESSAGE(kv, kv.find("password='it\\'s'") != std::string::npos);
-        CPPUNIT_ASSERT_MESSAGE(kv, kv.find("options='-c jit=off -c work_mem=8MB'") != std::string::npos);
-        CPPUNIT_ASSERT_THROW(with_session_settings("postgresql://[bad", "-c x=1"), std::invalid_argument);
+        CPPUNIT_ASSERT_MESSAGE(
+            kv, kv.find("options='-c jit=off -c work_mem=8MB'") != std::string::npos);
+        CPPUNIT_ASSERT_THROW(with_session_settings("postgresql://[bad", "-c x=1"),
+                             std::invalid_argument);
     }
 
     void processDefaultsKeepTheConnectionBudget() {

@@ -153,6 +153,8 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::int64_t(604800), p.options.cart_ttl);
         CPPUNIT_ASSERT_EQUAL(std::int64_t(86400), p.options.idempotency_ttl);
         CPPUNIT_ASSERT(!p.options.dry_run);
+        CPPUNIT_ASSERT(!p.options.check);
+        CPPUNIT_ASSERT(parse({"--check"}).options.check);
     }
 
     void releaseOptionsFlags() {
@@ -164,7 +166,8 @@ public:
         const auto help = parse({"--help"}, nullptr);
         CPPUNIT_ASSERT(!help.run);
         CPPUNIT_ASSERT_EQUAL(0, help.exit_code);
-        for (const char *flag : {"--batch-size", "--cart-ttl", "--idempotency-ttl", "--dry-run"})
+        for (const char *flag :
+             {"--batch-size", "--cart-ttl", "--idempotency-ttl", "--dry-run", "--check"})
             CPPUNIT_ASSERT_MESSAGE(flag, help.message.find(flag) != std::string::npos);
     }
 

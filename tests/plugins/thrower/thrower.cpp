@@ -15,10 +15,12 @@
 //                                 says in X-Thrower-Connection whether it still works ("usable")
 //   GET /api/test/sql-ok/         SELECT 1 on the worker's connection, then 200
 // and, for tests/integration/process_itest.cpp, a crash of the whole worker process:
-//   GET /api/test/segfault/       raise(SIGSEGV): the worker dies with the request (nginx
-//                                 answers 502) and the master must log the signal and respawn it
+//   GET /api/test/segfault/       raise(SIGSEGV): the worker dies with the request (the host's
+//                                 crash handler answers it 500 first) and the master must log
+//                                 the signal and respawn it
 // The same source builds three modules, all named "thrower" (see CMakeLists.txt):
 //   THROWER_BAD_INIT   init() throws std::runtime_error
+//   THROWER_CRASH_INIT init() crashes the process (SIGSEGV)
 //   THROWER_BAD_ENTRY  the entry point thrower_shopd_plugin() itself throws
 // No message thrown here names the plugin, "init" or "entry point": the tests look for those in
 // what the host reports, so they must come from the host.
@@ -65,13 +67,18 @@ const shopd_route kRoutes[] = {
 constexpr const char *kVersion = "0.0.1-badinit";
 #elif defined(THROWER_BAD_ENTRY)
 constexpr const char *kVersion = "0.0.1-badentry";
+#elif defined(THROWER_CRASH_INIT)
+constexpr const char *kVersion = "0.0.1-crashinit";
 #else
 constexpr const char *kVersion = "1.0.0";
 #endif
 
 int init(const shopd_host_api *, [[maybe_unused]] void **state, char *, size_t) {
-#ifdef THROWER_BAD_INIT
+#if defined(THROWER_BAD_INIT)
     throw std::runtime_error("deliberate failure while starting up");
+#elif defined(THROWER_CRASH_INIT)
+    std::raise(SIGSEGV);  // kills the worker process that loads it
+    return 1;
 #else
     *state = nullptr;
     return 0;
@@ -138,9 +145,8 @@ void handle(void *, int route_id, const shopd_request *req, shopd_response *resp
     case kSlowSql: slow_sql(req, resp); return;
     case kSqlOk: sql_ok(req, resp); return;
     case kSegfault:
-        // A real crash of the process, not an exception: default action, whatever handler the
-        // host may have installed for SIGSEGV.
-        std::signal(SIGSEGV, SIG_DFL);
+        // A real crash of the process, not an exception, as a buggy plugin would have it: the
+        // host's crash handler answers this request 500, then the process dies of SIGSEGV.
         std::raise(SIGSEGV);
         set_json(req, resp, 500, "{\"status\":500}");  // not reached
         return;
