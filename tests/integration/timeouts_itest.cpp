@@ -14,6 +14,8 @@
 // purpose.
 #include "http_client.hpp"
 
+#include <pqxx/pqxx>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -129,6 +131,7 @@ class TimeoutsITest : public CppUnit::TestFixture {
     CPPUNIT_TEST(stalledBodyIsCutOffWithoutAnswer);
     CPPUNIT_TEST(slowHostIs504Problem);
     CPPUNIT_TEST(statementTimeoutIs503ProblemAndConnectionStaysUsable);
+    CPPUNIT_TEST(sessionSettingsSurviveReconnects);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -181,6 +184,36 @@ public:
             CPPUNIT_ASSERT_EQUAL_MESSAGE("sql-ok #" + std::to_string(i) + ": " + ok.describe(),
                                          200L, ok.status);
         }
+    }
+
+    /// lock_timeout, statement_timeout and idle_in_transaction_session_timeout come with every
+    /// worker connection (libpq options in the startup packet), also after the server dropped
+    /// them all: every backend of the application role but ours is terminated, and the
+    /// reconnected workers report the same settings.
+    void sessionSettingsSurviveReconnects() {
+        Http http;
+        const auto settings = [&http](const char *when) {
+            const auto r = http.get("/api/test/sql-ok/");
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(when) + ": " + r.body, 200L, r.status);
+            const auto d = r.json();
+            return std::string(d["lock_timeout"].GetString()) + " " +
+                   d["statement_timeout"].GetString() + " " +
+                   d["idle_in_transaction_session_timeout"].GetString() + " " +
+                   d["jit"].GetString();
+        };
+        const std::string expected = "2s " + std::to_string(statement_timeout_ms() / 1000) + "s " +
+                                     std::to_string(statement_timeout_ms() / 1000) + "s off";
+        CPPUNIT_ASSERT_EQUAL(expected, settings("before"));
+        pqxx::connection db(env("SHOPD_DATABASE_URL"));
+        pqxx::nontransaction tx(db);
+        const auto killed =
+            tx.exec(
+                  "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+                  "WHERE usename = current_user AND pid <> pg_backend_pid() "
+                  "AND backend_type = 'client backend'")[0][0]
+                .as<int>();
+        CPPUNIT_ASSERT_MESSAGE("no worker connection to terminate", killed >= 1);
+        for (int i = 0; i < 20; ++i) CPPUNIT_ASSERT_EQUAL(expected, settings("after"));
     }
 };
 

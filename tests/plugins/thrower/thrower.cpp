@@ -13,7 +13,7 @@
 //                                 (57014) and the SDK answers 503 + Retry-After. Before that
 //                                 answer, the handler runs SELECT 1 on the same connection and
 //                                 says in X-Thrower-Connection whether it still works ("usable")
-//   GET /api/test/sql-ok/         SELECT 1 on the worker's connection, then 200
+//   GET /api/test/sql-ok/         200 with the session settings of the worker's connection
 // and, for tests/integration/process_itest.cpp, a crash of the whole worker process:
 //   GET /api/test/segfault/       raise(SIGSEGV): the worker dies with the request (the host's
 //                                 crash handler answers it 500 first) and the master must log
@@ -124,8 +124,16 @@ void sql_ok(const shopd_request *req, shopd_response *resp) {
     const shopd::Ctx ctx("thrower", req, resp);
     shopd::run_guarded(ctx, [&] {
         pqxx::nontransaction tx(ctx.db());
-        tx.exec("SELECT 1");
-        ctx.reply(200, "{\"status\":\"ok\"}");
+        // The session settings the host gave this connection (libpq options, so they survive
+        // a reconnect).
+        const auto row = tx.exec(
+            "SELECT current_setting('lock_timeout'), current_setting('statement_timeout'), "
+            "current_setting('idle_in_transaction_session_timeout'), current_setting('jit')")[0];
+        ctx.reply(200, "{\"status\":\"ok\",\"lock_timeout\":\"" + row[0].as<std::string>() +
+                           "\",\"statement_timeout\":\"" + row[1].as<std::string>() +
+                           "\",\"idle_in_transaction_session_timeout\":\"" +
+                           row[2].as<std::string>() + "\",\"jit\":\"" + row[3].as<std::string>() +
+                           "\"}");
     });
 }
 
