@@ -500,17 +500,23 @@ nginx_port() {
     sed -n 's/^ *listen 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$1/nginx.conf" | head -n 1
 }
 
-# upstream_servers SOCKET...: the upstream's server lines, every socket twice (all, then all
-# again: round-robin then retries a failed request on another host first). Several hosts:
-# max_fails=1 fail_timeout=1s, a dead host is skipped for a second (see
-# nginx/shopd.conf.template). One host: max_fails=0, as its two entries are the same socket and
-# a failure there means one worker process died while the others still serve; marking both
-# entries down would turn every request into a 502 for a second.
+# upstream_servers SOCKET...: the upstream's server lines. nginx tries each entry at most once
+# per request, so the entries bound its retries. Several hosts: every socket twice (all, then
+# all again: a retry goes to another host first) with max_fails=1 fail_timeout=1s, so a dead
+# host is skipped for a second (see nginx/shopd.conf.template). One host: its socket four times
+# with max_fails=0: a failure there is one worker process dying while the others still serve,
+# and right after it nginx may pick several of the dead worker's cached connections in a row
+# (two entries failed about one GET in 5,000 across a kill -9); marking the entries down would
+# answer 502 to everyone for a second.
 upstream_servers() {
     local out="" sock fails="max_fails=1 fail_timeout=1s"
+    local -a entries=("$@" "$@")
     (($#)) || die "nginx_start needs at least one upstream socket"
-    (($# > 1)) || fails="max_fails=0"
-    for sock in "$@" "$@"; do
+    if (($# == 1)); then
+        fails="max_fails=0"
+        entries=("$1" "$1" "$1" "$1")
+    fi
+    for sock in "${entries[@]}"; do
         [[ $sock != *[[:space:]\;]* ]] || die "upstream socket '$sock' has a blank or ';'"
         out+="server unix:$sock $fails; "
     done

@@ -99,6 +99,8 @@ const shopd_plugin *describe(const PluginDef &def) {
         d.shutdown = plugin_shutdown;
         d.required_services = def.required_services.data();
         d.required_count = def.required_services.size();
+        d.schema_min = def.schema_min;
+        d.schema_max = def.schema_max;
         return d;
     }();
     return &descriptor;

@@ -9,6 +9,20 @@
 
 namespace shopd::host {
 
+/// Whether `path` matches `pattern`, where "{name}" stands for one plugin name (kept in
+/// plugin_name_ for the handler).
+bool Builtins::matches(const std::string &pattern, const std::string &path) {
+    const auto at = pattern.find("{name}");
+    if (at == std::string::npos) return pattern == path;
+    const std::string suffix = pattern.substr(at + 6);
+    if (path.size() <= at + suffix.size() || path.compare(0, at, pattern, 0, at) != 0 ||
+        path.compare(path.size() - suffix.size(), suffix.size(), suffix) != 0)
+        return false;
+    plugin_name_ = path.substr(at, path.size() - at - suffix.size());
+    return plugin_name_.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") ==
+           std::string::npos;
+}
+
 bool Builtins::serve(const Incoming &in, WorkerDb &db, shopd_response &resp, std::string &route) {
     struct Entry {
         const char *method;
@@ -21,9 +35,10 @@ bool Builtins::serve(const Incoming &in, WorkerDb &db, shopd_response &resp, std
         {"GET", "/metrics/", &Builtins::metrics},
         {"GET", "/api/admin/plugins/", &Builtins::list_plugins},
         {"POST", "/api/admin/plugins/reload/", &Builtins::reload_plugins},
+        {"POST", "/api/admin/plugins/{name}/rollback/", &Builtins::rollback_plugin},
     };
     for (const auto &e : kEntries) {
-        if (in.path != e.path) continue;
+        if (!matches(e.path, in.path)) continue;
         route = std::string(e.method) + " " + e.path;
         if (in.method != e.method) {
             set_problem(resp, 405, "Method \"" + printable(in.wire_method()) + "\" not allowed.");
@@ -77,114 +92,6 @@ bool Builtins::require_admin(const Incoming &in, shopd_response &resp) {
     set_problem(resp, 401, "Admin token required.");
     resp.headers.emplace_back("WWW-Authenticate", "Bearer");
     return false;
-}
-
-namespace {
-
-void put_text(JsonWriter &w, const char *key, const std::string &value) {
-    put_key(w, key);
-    put_string(w, value);
-}
-
-void put_nullable(JsonWriter &w, const char *key, const std::string &value) {
-    put_key(w, key);
-    if (value.empty())
-        w.Null();
-    else
-        put_string(w, value);
-}
-
-/// A worker's state for one plugin: "serving" the manifest's generation, "refused" it (and
-/// serves the one before, `version`; `error` says why), "loading" it, or "starting".
-void write_worker(JsonWriter &w, const WorkerReport &r, const ManifestEntry &e) {
-    w.StartObject();
-    put_key(w, "pid");
-    w.Int(r.pid);
-    const char *state = "starting";
-    std::string version, error;
-    for (std::uint32_t i = 0; i < r.plugin_count; ++i) {
-        if (e.name != std::string(r.plugins[i].name)) continue;
-        version = r.plugins[i].version;
-        error = r.plugins[i].error;
-        state = r.plugins[i].serial == e.serial ? "serving" : error.empty() ? "loading" : "refused";
-    }
-    put_text(w, "state", state);
-    put_nullable(w, "version", version);
-    put_nullable(w, "error", error);
-    w.EndObject();
-}
-
-/// One row per plugin: the generation the master decided on, and each worker's state.
-void write_plugins(JsonWriter &w, const Manifest &m, const std::vector<WorkerReport> &workers) {
-    w.StartArray();
-    for (std::uint32_t i = 0; i < m.count; ++i) {
-        const ManifestEntry &e = m.entries[i];
-        w.StartObject();
-        put_text(w, "name", e.name);
-        put_text(w, "version", e.version);
-        put_key(w, "abi");
-        w.Uint(e.abi);
-        put_text(w, "path", e.source);
-        put_text(w, "loaded_at", e.loaded_at);
-        put_key(w, "workers");
-        w.StartArray();
-        for (const auto &r : workers) write_worker(w, r, e);
-        w.EndArray();
-        w.EndObject();
-    }
-    w.EndArray();
-}
-
-void write_names(JsonWriter &w, const char *key, const ReloadRecord &record, const char *outcome) {
-    put_key(w, key);
-    w.StartArray();
-    for (std::uint32_t i = 0; i < record.count; ++i)
-        if (std::string(record.plugins[i].outcome) == outcome)
-            put_string(w, record.plugins[i].name);
-    w.EndArray();
-}
-
-void write_refusals(JsonWriter &w, const ReloadRecord &record) {
-    put_key(w, "refused");
-    w.StartArray();
-    for (std::uint32_t i = 0; i < record.count; ++i) {
-        if (std::string(record.plugins[i].outcome) != "refused") continue;
-        w.StartObject();
-        put_text(w, "name", record.plugins[i].name);
-        put_text(w, "error", record.plugins[i].reason);
-        w.EndObject();
-    }
-    w.EndArray();
-}
-
-}  // namespace
-
-void Builtins::list_plugins(const Incoming &in, WorkerDb &, shopd_response &resp) {
-    if (!require_admin(in, resp)) return;
-    const Manifest m = fleet_.manifest();
-    const auto workers = fleet_.workers();
-    set_json(resp, 200, render_json([&](JsonWriter &w) { write_plugins(w, m, workers); }));
-}
-
-void Builtins::reload_plugins(const Incoming &in, WorkerDb &, shopd_response &resp) {
-    if (!require_admin(in, resp)) return;
-    ReloadRecord record{};
-    if (!fleet_.request_reload(record, std::chrono::seconds(20))) {
-        set_problem(resp, 503, "The reload did not complete in every worker within 20 s.");
-        resp.headers.emplace_back("Retry-After", "5");
-        return;
-    }
-    const Manifest m = fleet_.manifest();
-    const auto workers = fleet_.workers();
-    set_json(resp, 200, render_json([&](JsonWriter &w) {
-                 w.StartObject();
-                 write_names(w, "reloaded", record, "reloaded");
-                 write_names(w, "unchanged", record, "unchanged");
-                 write_refusals(w, record);
-                 put_key(w, "plugins");
-                 write_plugins(w, m, workers);
-                 w.EndObject();
-             }));
 }
 
 }  // namespace shopd::host

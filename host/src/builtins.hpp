@@ -29,12 +29,15 @@ private:
     void metrics(const Incoming &, WorkerDb &, shopd_response &resp);
     void list_plugins(const Incoming &in, WorkerDb &, shopd_response &resp);
     void reload_plugins(const Incoming &in, WorkerDb &, shopd_response &resp);
+    void rollback_plugin(const Incoming &in, WorkerDb &, shopd_response &resp);
+    bool matches(const std::string &pattern, const std::string &path);
     bool require_admin(const Incoming &in, shopd_response &resp);
 
     const AdminTokens &admins_;
     PluginRegistry &registry_;
     Metrics &metrics_;
     Fleet &fleet_;
+    std::string plugin_name_;  ///< the {name} of an admin plugin route
 };
 
 }  // namespace shopd::host

@@ -42,6 +42,10 @@ po::options_description describe(Config &c, std::string &plugins, std::string &c
         "shopd options (each also as env SHOPD_<NAME>, e.g. SHOPD_DATABASE_URL)");
     auto add = d.add_options();
     add("help,h", "print this help and exit");
+    add("check-config", po::bool_switch(&c.check_config),
+        "validate the flags, config file and environment, and check every plugin file in a "
+        "throwaway process (entry point, ABI, build signature, init with these options); print "
+        "the verdict and exit (0: the host would start)");
     add("config", po::value(&config_file),
         "INI-style config file; a [<plugin>] section holds that plugin's options");
     add("listen", po::value(&c.listen)->default_value(c.listen),
@@ -153,7 +157,13 @@ ParseResult parse_config(int argc, const char *const argv[]) {
     ParseResult result;
     try {
         const auto cli =
-            po::command_line_parser(argc, argv).options(desc).allow_unregistered().run();
+            po::command_line_parser(argc, argv)
+                .options(desc)
+                // No abbreviations: "--lock-timeout=5" must not quietly mean --lock-timeout-ms.
+                .style(po::command_line_style::default_style &
+                       ~po::command_line_style::allow_guessing)
+                .allow_unregistered()
+                .run();
         keep_plugin_options(cli, c);
         po::store(cli, vm);
         if (vm.count("help")) {

@@ -16,6 +16,7 @@ struct Config {
     std::uint64_t max_requests = 0;  ///< a worker process is recycled after this many; 0: never
     unsigned socket_mode = 0660;     ///< permissions of a unix listening socket
     std::string public_url;          ///< scheme://host[:port] of absolute links; "": from Host
+    bool check_config = false;       ///< --check-config: validate, then exit
     std::string database_url;        ///< libpq URL or key=value string
     std::string plugin_dir = "plugins";
     std::vector<std::string> plugins;       ///< load order = init order

@@ -45,8 +45,8 @@ void on_crash(int sig) {
     }
     // Die of the same signal, so the master logs what really happened: the default action
     // runs as soon as this handler returns (the signal is blocked until then).
-    signal(sig, SIG_DFL);
-    raise(sig);
+    (void)signal(sig, SIG_DFL);
+    (void)raise(sig);
 }
 
 }  // namespace
@@ -78,7 +78,8 @@ CrashGuard::CrashGuard(int fd, int request_id, const std::string &x_request_id) 
         "\"detail\":\"The server failed to complete the request.\"}",
         x_request_id.c_str());
     if (body_len <= 0 || static_cast<std::size_t>(body_len) >= sizeof body) return;
-    std::size_t n = record_header(t_answer, kStdout, request_id, body_len);
+    const auto len = static_cast<std::size_t>(body_len);
+    std::size_t n = record_header(t_answer, kStdout, request_id, len);
     std::memcpy(t_answer + n, body, static_cast<std::size_t>(body_len));
     n += static_cast<std::size_t>(body_len);
     n += record_header(t_answer + n, kStdout, request_id, 0);  // end of the stream

@@ -28,8 +28,9 @@ bool identify(const std::string &path, FileIdentity &out) {
 }  // namespace
 
 Generations::Generations(std::string plugin_dir, std::vector<std::string> names,
-                         const std::string &parent)
-    : plugin_dir_(std::move(plugin_dir)), names_(std::move(names)) {
+                         const std::string &parent, std::string database_url)
+    : plugin_dir_(std::move(plugin_dir)), names_(std::move(names)),
+      database_url_(std::move(database_url)) {
     const fs::path base = parent.empty() ? fs::temp_directory_path() : fs::path(parent);
     std::error_code ec;
     fs::create_directories(base, ec);
@@ -66,7 +67,7 @@ bool Generations::adopt(const std::string &name, ManifestEntry &entry, std::stri
         error = source + ": copy failed: " + ec.message();
         return false;
     }
-    const CheckResult check = check_in_child(copy, name, 5000);
+    const CheckResult check = check_in_child(copy, name, 5000, database_url_);
     if (!check.ok) {
         fs::remove(copy, ec);
         error = source + ": " + check.error;
@@ -82,6 +83,7 @@ bool Generations::adopt(const std::string &name, ManifestEntry &entry, std::stri
     Adopted &a = adopted_[name];
     if (a.previous.serial != 0) fs::remove(a.previous.copy, ec);
     a.previous = a.current;
+    copy_text(entry.previous_version, a.previous.serial != 0 ? a.previous.version : "");
     a.current = entry;
     a.id = id;
     return true;
@@ -95,6 +97,7 @@ bool Generations::revert(const std::string &name, ManifestEntry &entry) {
     fs::remove(a.current.copy, ec);
     a.current = a.previous;
     a.previous = ManifestEntry{};
+    a.current.previous_version[0] = '\0';  // one step back only: the refused file is gone
     entry = a.current;
     return true;
 }

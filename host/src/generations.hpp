@@ -35,16 +35,23 @@ struct CheckResult {
     std::string version;
     unsigned abi = 0;
     std::string error;
+    std::string schema;  ///< "needs 6.., the database is at 6", or why it was not checked
 };
 
-/// Loads `file` as plugin `name` in a forked child (dlopen, entry point, descriptor) and reports
-/// what it found; a child that crashes or hangs past `timeout_ms` is a refusal.
-CheckResult check_in_child(const std::string &file, const std::string &name, int timeout_ms);
+/// Loads `file` as plugin `name` in a forked child (dlopen, entry point, descriptor, a trial
+/// init()) and reports what it found; a child that crashes or hangs past `timeout_ms` is a
+/// refusal. With `database_url`, the schema versions the plugin declares are compared with the
+/// database's (a database that does not answer is noted, not a refusal: the host starts and
+/// answers 503 until it does).
+CheckResult check_in_child(const std::string &file, const std::string &name, int timeout_ms,
+                           const std::string &database_url = "");
 
 class Generations {
 public:
     /// `parent`: where the generation directory is made (must allow exec); "" = system temp.
-    Generations(std::string plugin_dir, std::vector<std::string> names, const std::string &parent);
+    /// `database_url`: for the schema versions plugins declare ("": not checked).
+    Generations(std::string plugin_dir, std::vector<std::string> names, const std::string &parent,
+                std::string database_url = "");
     ~Generations();
     Generations(const Generations &) = delete;
     Generations &operator=(const Generations &) = delete;
@@ -77,6 +84,7 @@ private:
 
     const std::string plugin_dir_;
     const std::vector<std::string> names_;
+    const std::string database_url_;
     std::string dir_;
     std::map<std::string, Adopted> adopted_;
     std::uint64_t serial_ = 0;

@@ -8,7 +8,9 @@
 #include "log.hpp"
 #include "master.hpp"
 #include "shared_state.hpp"
+#include "worker_db.hpp"
 
+#include <sys/resource.h>
 #include <unistd.h>
 #include <csignal>
 
@@ -21,6 +23,16 @@ using namespace shopd::host;
 
 namespace {
 
+/// Raises the open-files limit to its hard maximum: every kept-alive nginx connection parked in
+/// a worker holds a descriptor, and nginx may keep a thousand of them.
+void raise_open_files_limit() {
+    rlimit lim{};
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+    lim.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &lim) != 0)
+        log_line(1, "master", "cannot raise the open-files limit");
+}
+
 /// The first manifest: every plugin's file checked and adopted, or the reason one is not.
 std::string adopt_all(Generations &generations, SharedState &shared) {
     Manifest manifest{};
@@ -32,6 +44,30 @@ std::string adopt_all(Generations &generations, SharedState &shared) {
     return "";
 }
 
+/// --check-config: every plugin checked in a throwaway child, the database URL parsed; nothing
+/// is loaded into this process. Returns the exit code.
+int check_config(const Config &config) {
+    int failures = 0;
+    try {
+        (void)with_session_settings(config.database_url, "");
+        std::cout << "database-url: ok\n";
+    } catch (const std::exception &e) {
+        std::cout << "database-url: " << e.what() << "\n";
+        ++failures;
+    }
+    for (const auto &name : config.plugins) {
+        const std::string file = config.plugin_dir + "/" + name + ".so";
+        const CheckResult r = check_in_child(file, name, 5000, config.database_url);
+        std::cout << "plugin " << name << " (" << file << "): "
+                  << (r.ok ? r.version + ", ABI " + std::to_string(r.abi) + ", " + r.schema + ": ok"
+                           : r.error)
+                  << "\n";
+        failures += r.ok ? 0 : 1;
+    }
+    std::cout << (failures == 0 ? "configuration ok\n" : "configuration refused\n");
+    return failures == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -41,6 +77,11 @@ int main(int argc, char **argv) {
         return parsed.exit_code;
     }
     const Config config = std::move(*parsed.config);
+    if (config.check_config) {
+        Metrics metrics;
+        install_host_globals(&config, &metrics);  // the trial init() reads plugin options
+        return check_config(config);
+    }
     if (config.admin_tokens.empty() && config.admin_token_file.empty())
         log_line(1, "master", "no admin token configured: admin writes are refused");
 
@@ -48,12 +89,13 @@ int main(int argc, char **argv) {
     // sigtimedwait(). SIGPIPE: a client that went away must not kill a worker.
     sigset_t signals;
     sigemptyset(&signals);
-    for (int sig : {SIGHUP, SIGTERM, SIGINT, SIGCHLD}) sigaddset(&signals, sig);
+    for (int sig : {SIGHUP, SIGTERM, SIGINT, SIGCHLD, SIGUSR1}) sigaddset(&signals, sig);
     (void)sigprocmask(SIG_BLOCK, &signals, nullptr);
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) log_line(1, "master", "cannot ignore SIGPIPE");
     // libpq waits this long for a down database before a request gets its 503.
     setenv("PGCONNECT_TIMEOUT", "2", 0);
 
+    raise_open_files_limit();
     std::string error;
     const int listen_fd = open_listener(config.listen, config.socket_mode, error);
     if (listen_fd < 0) {
@@ -66,7 +108,8 @@ int main(int argc, char **argv) {
     install_host_globals(&config, &metrics);
     SharedState &shared = *SharedState::create();
     shared.master_pid = getpid();
-    Generations generations(config.plugin_dir, config.plugins, config.generation_dir);
+    Generations generations(config.plugin_dir, config.plugins, config.generation_dir,
+                            config.database_url);
     error = adopt_all(generations, shared);
     if (!error.empty()) {
         log_line(2, "master", "refusing to start: " + error);

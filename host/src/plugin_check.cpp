@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <csignal>
+#include <pqxx/pqxx>
 
 #include <cerrno>
 #include <cstring>
@@ -39,8 +40,47 @@ std::string check_descriptor(const shopd_plugin *d, const std::string &name) {
 
 namespace {
 
-/// The check itself, in the child: "ok\n<abi>\n<version>" or "error\n<reason>".
-std::string check_here(const std::string &file, const std::string &name) {
+/// The database's schema version: the newest NNN of sql/NNN_*.sql that scripts/migrate recorded.
+unsigned database_schema(const std::string &database_url) {
+    pqxx::connection db(database_url);
+    pqxx::nontransaction tx(db);
+    return tx
+        .exec(
+            "SELECT coalesce(max(substring(version FROM '^[0-9]+')::int), 0) "
+            "FROM schema_migrations")[0][0]
+        .as<unsigned>();
+}
+
+/// "" when the database's schema is one `d` works with, else the refusal; `note` says what was
+/// compared.
+std::string check_schema(const shopd_plugin *d, const std::string &database_url,
+                         std::string &note) {
+    if (d->schema_min == 0 && d->schema_max == 0) {
+        note = "declares no schema versions";
+        return "";
+    }
+    const std::string range =
+        std::to_string(d->schema_min) + ".." + (d->schema_max ? std::to_string(d->schema_max) : "");
+    if (database_url.empty()) {
+        note = "needs schema " + range + " (not compared: no database given)";
+        return "";
+    }
+    unsigned v = 0;
+    try {
+        v = database_schema(database_url);
+    } catch (const std::exception &e) {
+        note = "needs schema " + range + " (not compared: the database did not answer)";
+        return "";
+    }
+    note = "needs schema " + range + ", the database is at " + std::to_string(v);
+    if (v < d->schema_min || (d->schema_max != 0 && v > d->schema_max))
+        return "refused: " + note + " (run the migrations, or use a plugin built for it)";
+    return "";
+}
+
+/// The check itself, in the child: "ok\n<abi>\n<version>\n<schema note>" or "error\n<reason>".
+std::string check_here(const std::string &file, const std::string &name,
+                       const std::string &database_url) {
     void *dl = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!dl) return std::string("error\n") + dlerror();
     const std::string symbol = name + SHOPD_PLUGIN_ENTRY_SUFFIX;
@@ -66,7 +106,10 @@ std::string check_here(const std::string &file, const std::string &name) {
     } catch (...) {
         return "error\ninit threw";
     }
-    return "ok\n" + std::to_string(desc->abi_version) + "\n" + desc->version;
+    std::string note;
+    const std::string schema = check_schema(desc, database_url, note);
+    if (!schema.empty()) return "error\n" + schema;
+    return "ok\n" + std::to_string(desc->abi_version) + "\n" + desc->version + "\n" + note;
 }
 
 std::string read_all(int fd, int timeout_ms) {
@@ -83,7 +126,8 @@ std::string read_all(int fd, int timeout_ms) {
 
 }  // namespace
 
-CheckResult check_in_child(const std::string &file, const std::string &name, int timeout_ms) {
+CheckResult check_in_child(const std::string &file, const std::string &name, int timeout_ms,
+                           const std::string &database_url) {
     CheckResult result;
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) {
@@ -93,7 +137,7 @@ CheckResult check_in_child(const std::string &file, const std::string &name, int
     const pid_t pid = fork();
     if (pid == 0) {
         close(fds[0]);
-        const std::string verdict = check_here(file, name);
+        const std::string verdict = check_here(file, name, database_url);
         (void)!write(fds[1], verdict.data(), verdict.size());
         _exit(0);
     }
@@ -110,6 +154,11 @@ CheckResult check_in_child(const std::string &file, const std::string &name, int
         result.ok = nl != std::string::npos;
         result.abi = static_cast<unsigned>(std::stoul(verdict.substr(3, nl - 3)));
         result.version = verdict.substr(nl + 1);
+        const auto note = result.version.find('\n');
+        if (note != std::string::npos) {
+            result.schema = result.version.substr(note + 1);
+            result.version.resize(note);
+        }
     } else if (verdict.rfind("error\n", 0) == 0) {
         result.error = verdict.substr(6);
     } else {

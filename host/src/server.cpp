@@ -25,6 +25,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+/// New connections accepted per wake-up of the listening socket (see next_connection()).
+constexpr int kAcceptBatch = 128;
+
 /// The C view of `in` that a plugin's handle() gets.
 shopd_request plugin_request(const Incoming &in, const std::vector<const char *> &params,
                              bool is_admin, HostRequest &hr) {
@@ -69,10 +72,11 @@ int Server::run() {
     std::vector<std::thread> threads;
     for (unsigned i = 0; i < config_.workers; ++i) threads.emplace_back([this] { worker_loop(); });
     for (auto &t : threads) t.detach();
-    // After stop() workers leave their loop within one epoll timeout (200 ms); wait up to 10 s for
-    // requests in flight, then let process exit end the threads (and idle connections).
+    // After stop() threads answer what already arrived on their connections (closing each after
+    // its answer) and leave once idle for one epoll timeout (200 ms); wait up to 10 s for them,
+    // then let process exit end the rest (and idle connections).
     while (!stopping_) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    for (int i = 0; i < 200 && in_flight_ > 0; ++i)
+    for (int i = 0; i < 200 && (in_flight_ > 0 || loops_ > 0); ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     log_line(0, "host", "stopped");
     return 0;
@@ -92,8 +96,16 @@ std::pair<int, bool> Server::next_connection() {
     if (epoll_wait(epoll_fd_, &ev, 1, 200) != 1) return {-1, false};
     const int fd = ev.data.fd;  // a copy: epoll_event is packed
     if (fd != listen_fd_) return {fd, false};
-    // Several workers may wake for one connection; the losers get EAGAIN and wait again.
-    return {accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC), true};
+    // New connections join the epoll set behind the ones already waiting, in arrival order, a
+    // bounded batch at a time: serving each new connection at once gave the listening socket
+    // one turn per round of ready kept-alive connections, and under a burst of new connections
+    // some waited seconds. (Losers of a wake-up get EAGAIN at once and wait again.)
+    for (int i = 0; i < kAcceptBatch; ++i) {
+        const int conn = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (conn < 0) break;
+        park(conn, true);
+    }
+    return {-1, false};
 }
 
 /// Hands an idle kept-alive connection back to the shared epoll set, so no worker thread sits
@@ -113,9 +125,15 @@ void Server::worker_loop() {
     Builtins builtins(admins_, registry_, metrics_, fleet_);
     FCGX_Request r;
     FCGX_InitRequest(&r, listen_fd_, 0);
-    while (!stopping_) {
+    ++loops_;
+    for (;;) {
         const auto [fd, is_new] = next_connection();
-        if (fd < 0) continue;
+        // Draining (after stop()): requests already on our connections are still answered; a
+        // thread leaves once nothing arrived for one epoll timeout.
+        if (fd < 0) {
+            if (stopping_) break;
+            continue;
+        }
         // Give libfcgi the connection we picked; keepConnection stops it closing the fd before
         // it has read the request (it closes on EOF or when nginx asked not to keep it).
         r.ipcFd = fd;
@@ -125,10 +143,12 @@ void Server::worker_loop() {
         // On EOF of a parked connection libfcgi may accept a fresh one itself: new to epoll too.
         const bool fresh = is_new || r.ipcFd != fd;
         serve_one(r, db, builtins);
+        if (stopping_) r.keepConnection = 0;  // answered, then closed: nginx stops reusing it
         FCGX_Finish_r(&r);
         if (r.ipcFd >= 0) park(r.ipcFd, fresh);
         r.ipcFd = -1;
     }
+    --loops_;
 }
 
 void Server::serve_one(FCGX_Request &r, WorkerDb &db, Builtins &builtins) {

@@ -48,6 +48,7 @@ private:
     int epoll_fd_ = -1;  ///< listening socket + idle kept-alive connections
     std::atomic<bool> stopping_{false};
     std::atomic<int> in_flight_{0};
+    std::atomic<int> loops_{0};  ///< threads still in worker_loop (they drain, then leave)
     std::atomic<std::uint64_t> served_{0};  ///< for --max-requests
 };
 

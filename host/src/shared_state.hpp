@@ -29,10 +29,11 @@ void copy_text(char (&dst)[N], const std::string &s) {
 /// One plugin's serving generation, as the master decided it.
 struct ManifestEntry {
     char name[64];
-    char source[512];    ///< the configured file (what operators replace)
-    char copy[512];      ///< the generation's private copy, what workers dlopen()
-    char version[64];    ///< as the check process read it from the descriptor
-    char loaded_at[40];  ///< when the master adopted this generation (RFC 3339)
+    char source[512];           ///< the configured file (what operators replace)
+    char copy[512];             ///< the generation's private copy, what workers dlopen()
+    char version[64];           ///< as the check process read it from the descriptor
+    char loaded_at[40];         ///< when the master adopted this generation (RFC 3339)
+    char previous_version[64];  ///< the generation a rollback would restore ("" if none)
     std::uint32_t abi;
     std::uint64_t serial;  ///< adoption number: differs iff the generation differs
 };
@@ -51,6 +52,21 @@ struct ReloadRecord {
         char outcome[16];  ///< "reloaded", "unchanged" or "refused"
         char reason[400];
     } plugins[kMaxPlugins];
+};
+
+/// An operator's command for the master (rollback, ...), sent by the worker that got it over
+/// the admin API; one at a time (SharedState::command_owner).
+struct CommandRequest {
+    std::uint64_t ticket;
+    char op[16];    ///< "rollback"
+    char name[64];  ///< plugin
+    char arg[512];
+};
+
+struct CommandResult {
+    std::uint64_t ticket;  ///< the request it answers
+    int status;            ///< HTTP status for the admin API: 200, 404, 409 ...
+    char message[400];
 };
 
 /// One worker process, as it reports itself.
@@ -111,6 +127,12 @@ struct SharedState {
     Seqlocked<Manifest> manifest;
     Seqlocked<ReloadRecord> last_reload;
     Seqlocked<WorkerReport> workers[kMaxProcesses];
+    /// The worker whose command the master is working on (0: free); the master frees it when
+    /// that worker dies.
+    std::atomic<pid_t> command_owner{0};
+    std::atomic<std::uint64_t> command_tickets{0};
+    Seqlocked<CommandRequest> command;
+    Seqlocked<CommandResult> command_result;
 
     /// Maps a zeroed SharedState shared with every process forked afterwards.
     static SharedState *create();

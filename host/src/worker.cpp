@@ -90,6 +90,38 @@ bool Fleet::request_reload(ReloadRecord &record, std::chrono::milliseconds timeo
     return wait_until([&] { return all_applied(generation); });
 }
 
+CommandResult Fleet::command(const std::string &op, const std::string &name, const std::string &arg,
+                             std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    CommandResult result{};
+    result.status = 503;
+    copy_text(result.message, "the host's master did not answer in time; try again");
+    // One command at a time: take the channel (the master frees it if we die holding it).
+    for (pid_t free = 0; !shared_.command_owner.compare_exchange_weak(free, getpid()); free = 0) {
+        if (std::chrono::steady_clock::now() > deadline) return result;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    CommandRequest request{};
+    request.ticket = shared_.command_tickets.fetch_add(1) + 1;
+    copy_text(request.op, op);
+    copy_text(request.name, name);
+    copy_text(request.arg, arg);
+    shared_.command.write(request);
+    kill(shared_.master_pid.load(), SIGUSR1);
+    for (;;) {
+        CommandResult r{};
+        shared_.command_result.read(r);
+        if (r.ticket == request.ticket) {
+            result = r;
+            break;
+        }
+        if (std::chrono::steady_clock::now() > deadline) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    shared_.command_owner.store(0);
+    return result;
+}
+
 namespace {
 
 /// Handles signals synchronously on one thread (sigwait), so reloads never run in a handler.

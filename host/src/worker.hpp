@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <string>
 #include <vector>
 
 namespace shopd::host {
@@ -24,6 +25,10 @@ public:
     /// Asks the master to reload changed plugin files and waits (bounded) until its decision
     /// serves in every live worker; false on timeout. `record`: the master's verdicts.
     bool request_reload(ReloadRecord &record, std::chrono::milliseconds timeout);
+    /// Hands an operator's command to the master and waits (bounded) for its result; a 503
+    /// result when the master does not answer in time.
+    CommandResult command(const std::string &op, const std::string &name, const std::string &arg,
+                          std::chrono::milliseconds timeout);
     Manifest manifest() const;
     /// Every live worker's report.
     std::vector<WorkerReport> workers() const;

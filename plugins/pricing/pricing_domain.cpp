@@ -242,6 +242,19 @@ Price compute_price(const PriceInput &in, const std::vector<Rule> &rules) {
     return out;
 }
 
+Price cap_discount(const PriceInput &in, Price price, BasisPoints max_discount) {
+    if (max_discount < 0 || max_discount > 10000)
+        throw std::invalid_argument("discount cap outside 0..100 %");
+    Cents undiscounted = in.base_price + in.variant_delta;
+    if (undiscounted < 0) undiscounted = 0;
+    const Cents floor = apply_percent_off(undiscounted, max_discount);
+    if (price.unit_price < floor) {
+        price.unit_price = floor;
+        price.total = floor * in.quantity;
+    }
+    return price;
+}
+
 Quote make_quote(std::int64_t product_id, std::optional<std::int64_t> variant_id, PriceInput input,
                  const std::vector<Rule> &rules) {
     Quote quote;

@@ -98,6 +98,12 @@ const Rule *customer_rule_for(const std::vector<Rule> &rules, std::int64_t custo
 /// arithmetic cannot overflow.
 Price compute_price(const PriceInput &in, const std::vector<Rule> &rules);
 
+/// Caps the combined discount of all rules at `max_discount` (0..10000 basis points): the unit
+/// price never goes below the undiscounted unit price (base + delta, 0 if negative) less
+/// max_discount percent, rounded half-up to the cent (apply_percent_off); total follows. The
+/// applied rules stay listed. Throws std::invalid_argument for a cap outside 0..100 %.
+Price cap_discount(const PriceInput &in, Price price, BasisPoints max_discount);
+
 /// Everything a price answer shows: what was asked and what it costs.
 struct Quote {
     std::int64_t product_id = 0;

@@ -151,6 +151,7 @@ class FaultITest : public CppUnit::TestFixture {
     CPPUNIT_TEST(throwingHandlerFailsOnlyItsRequest);
     CPPUNIT_TEST(throwingInitIsRefusedOldKeepsServing);
     CPPUNIT_TEST(crashingInitIsRevertedInEveryWorker);
+    CPPUNIT_TEST(rollbackServesThePreviousGenerationEverywhere);
     CPPUNIT_TEST(metricsDuringTwentySwaps);
     CPPUNIT_TEST_SUITE_END();
 
@@ -281,6 +282,76 @@ public:
         CPPUNIT_ASSERT_MESSAGE("workers: " + states, states.find("serving") != std::string::npos);
         assert_thrower_serves(admin, "after reverting the crashing init()");
         assert_host_alive();
+    }
+
+    /// pricing 1 -> 2 by file and reload, then one rollback call: every worker serves 1 again,
+    /// a second rollback has nothing to go back to (409), a reload does not re-adopt the file
+    /// rolled back from, and a worker killed afterwards comes back serving what was rolled
+    /// back to.
+    void rollbackServesThePreviousGenerationEverywhere() {
+        Http admin;
+        PluginRestore restore("pricing", kPricingV1);
+        install_plugin(kPricingV2, "pricing");
+        reload_plugins(admin);
+        CPPUNIT_ASSERT_EQUAL(std::string("2.0.0"), plugin_version(admin, "pricing"));
+        CPPUNIT_ASSERT_EQUAL(std::string("1.0.0"), str(pricing_row(admin)["previous"]));
+
+        const auto r = admin.post("/api/admin/plugins/pricing/rollback/", "", admin_token());
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(r.body, 200L, r.status);
+        const auto row = r.json();
+        CPPUNIT_ASSERT_EQUAL(std::string("1.0.0"), str(row["version"]));
+        CPPUNIT_ASSERT(row["previous"].IsNull());
+        assert_all_workers_serve(row, "1.0.0");
+
+        assert_problem(admin.post("/api/admin/plugins/pricing/rollback/", "", admin_token()), 409,
+                       "a second rollback");
+        assert_problem(admin.post("/api/admin/plugins/nosuch/rollback/", "", admin_token()), 404,
+                       "rollback of an unknown plugin");
+        assert_problem(admin.post("/api/admin/plugins/pricing/rollback/", ""), 401,
+                       "rollback without the admin token");
+        const auto again = reload_plugins(admin);
+        CPPUNIT_ASSERT(lists_name(again["unchanged"], "pricing"));
+        CPPUNIT_ASSERT_EQUAL(std::string("1.0.0"), plugin_version(admin, "pricing"));
+
+        // A respawned worker loads the master's decision: the rolled-back-to generation.
+        const auto before = pricing_row(admin);
+        CPPUNIT_ASSERT(before["workers"].Size() >= 1);
+        const int victim = before["workers"][0]["pid"].GetInt();
+        CPPUNIT_ASSERT_EQUAL(0, ::kill(victim, SIGKILL));
+        for (int i = 0; i < 100; ++i) {
+            const auto now = pricing_row(admin);
+            bool respawned = true;
+            for (const auto &w : now["workers"].GetArray())
+                respawned =
+                    respawned && w["pid"].GetInt() != victim && str(w["state"]) == "serving";
+            if (respawned && now["workers"].Size() >= 1) break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        assert_all_workers_serve(pricing_row(admin), "1.0.0");
+    }
+
+    static std::string str(const rapidjson::Value &v) {
+        return v.IsString() ? v.GetString() : std::string("(not a string)");
+    }
+
+    static rapidjson::Document pricing_row(Http &admin) {
+        const auto r = admin.get("/api/admin/plugins/", admin_token());
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(r.body, 200L, r.status);
+        const auto list = r.json();
+        CPPUNIT_ASSERT_MESSAGE(r.body, list.IsArray());
+        rapidjson::Document row;
+        for (const auto &p : list.GetArray())
+            if (str(p["name"]) == "pricing") row.CopyFrom(p, row.GetAllocator());
+        CPPUNIT_ASSERT_MESSAGE(r.body, row.IsObject() && row["workers"].IsArray());
+        return row;
+    }
+
+    static void assert_all_workers_serve(const rapidjson::Value &row, const std::string &version) {
+        CPPUNIT_ASSERT(row["workers"].IsArray() && row["workers"].Size() >= 1);
+        for (const auto &w : row["workers"].GetArray()) {
+            CPPUNIT_ASSERT_EQUAL(std::string("serving"), str(w["state"]));
+            CPPUNIT_ASSERT_EQUAL(version, str(w["version"]));
+        }
     }
 
     void metricsDuringTwentySwaps() {

@@ -13,6 +13,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <thread>
 #include <vector>
 
@@ -32,6 +34,8 @@ class MasterITest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(MasterITest);
     CPPUNIT_TEST(sigtermFinishesInFlightRequestsAndExitsZero);
     CPPUNIT_TEST(maxRequestsRecyclesWorkersWithoutAFailedGet);
+    CPPUNIT_TEST(checkConfigNamesTheBadKey);
+    CPPUNIT_TEST(checkConfigComparesSchemaVersions);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -93,6 +97,58 @@ public:
         CPPUNIT_ASSERT_EQUAL_MESSAGE(log, 0, failed.load());
         CPPUNIT_ASSERT_MESSAGE(log, count_of(log, "recycling") >= 4);
         CPPUNIT_ASSERT_MESSAGE(log, count_of(log, "worker 0 started") >= 5);
+    }
+
+    /// `shopd --check-config` (the unit's ExecStartPre): 0 for the stack's configuration, 1
+    /// naming a plugin option its plugin refuses, 2 naming an unknown flag; it loads nothing
+    /// into itself and serves nothing.
+    void checkConfigNamesTheBadKey() {
+        const std::string base = std::string(SHOPD_HOST_BINARY) + " --check-config --plugin-dir " +
+                                 env("SHOPD_VAR") + "/plugins --database-url '" +
+                                 env("SHOPD_DATABASE_URL") + "'";
+        std::string out;
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(out, 0, run(base, out));
+        CPPUNIT_ASSERT_MESSAGE(out, out.find("configuration ok") != std::string::npos);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(out, 1, run(base + " --checkout.reservation-ttl=soon", out));
+        CPPUNIT_ASSERT_MESSAGE(out, out.find("checkout.reservation-ttl") != std::string::npos);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(out, 1, run(base + " --plugins catalog,nosuch", out));
+        CPPUNIT_ASSERT_MESSAGE(out, out.find("nosuch.so") != std::string::npos);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(out, 2, run(base + " --lock-timeout=5", out));
+        CPPUNIT_ASSERT_MESSAGE(out, out.find("lock-timeout") != std::string::npos);
+    }
+
+    /// Plugins declare the schema versions they work with; a plugin that needs a schema the
+    /// database has not reached is refused (here: 999), the stack's own ones are compared.
+    void checkConfigComparesSchemaVersions() {
+        const std::string base = std::string(SHOPD_HOST_BINARY) +
+                                 " --check-config --database-url '" + env("SHOPD_DATABASE_URL") +
+                                 "'";
+        std::string out;
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(
+            out, 0, run(base + " --plugin-dir " + env("SHOPD_VAR") + "/plugins", out));
+        CPPUNIT_ASSERT_MESSAGE(
+            out, out.find("needs schema 6.., the database is at 6") != std::string::npos);
+        char dir[] = "/tmp/shopd-schema-test.XXXXXX";
+        CPPUNIT_ASSERT(::mkdtemp(dir) != nullptr);
+        const std::string plugin = std::string(dir) + "/thrower.so";
+        CPPUNIT_ASSERT_EQUAL(
+            0, std::system(("cp " + std::string(THROWER_FUTURESCHEMA_SO) + " " + plugin).c_str()));
+        const int rc = run(base + " --plugin-dir " + dir + " --plugins thrower", out);
+        std::system(("rm -rf " + std::string(dir)).c_str());
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(out, 1, rc);
+        CPPUNIT_ASSERT_MESSAGE(
+            out, out.find("needs schema 999.., the database is at 6") != std::string::npos);
+    }
+
+    /// Runs `command` through the shell; its exit code, with stdout and stderr in `out`.
+    static int run(const std::string &command, std::string &out) {
+        out.clear();
+        FILE *p = ::popen((command + " 2>&1").c_str(), "r");
+        CPPUNIT_ASSERT(p != nullptr);
+        char buf[512];
+        while (std::fgets(buf, sizeof buf, p)) out += buf;
+        const int status = ::pclose(p);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     }
 };
 

@@ -116,6 +116,11 @@ public:
         const char *argv3[] = {"shopd", "--no-such-flag"};
         r = parse_config(2, argv3);
         CPPUNIT_ASSERT(!r.config);
+        // No abbreviations: a typo must not quietly set a neighbouring option.
+        const char *argv4[] = {"shopd", "--lock-timeout=5"};
+        r = parse_config(2, argv4);
+        CPPUNIT_ASSERT(!r.config);
+        CPPUNIT_ASSERT(r.message.find("lock-timeout") != std::string::npos);
     }
 
     void splitsLists() {

@@ -32,13 +32,14 @@
 namespace {
 
 /// The routes the host serves itself, before any plugin: mirrors Builtins::serve's table in
-/// host/src/server.cpp. Update both together.
+/// host/src/builtins.cpp. Update both together.
 const std::pair<const char *, const char *> kBuiltinRoutes[] = {
     {"GET", "/healthz/"},
     {"GET", "/readyz/"},
     {"GET", "/metrics/"},
     {"GET", "/api/admin/plugins/"},
     {"POST", "/api/admin/plugins/reload/"},
+    {"POST", "/api/admin/plugins/{name}/rollback/"},
 };
 
 /// A path reduced to what the host's router compares: a trailing '/' (the host normalises every

@@ -4,6 +4,7 @@
 #include "config.hpp"
 #include "generations.hpp"
 #include "shared_state.hpp"
+#include "shopd/plugin_def.hpp"
 #include "worker_db.hpp"
 
 #include <cppunit/extensions/HelperMacros.h>
@@ -11,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <thread>
 
@@ -28,6 +31,7 @@ class ProcessModelTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(sessionSettingsGoIntoTheStartupOptions);
     CPPUNIT_TEST(processDefaultsKeepTheConnectionBudget);
     CPPUNIT_TEST(socketModeAndPublicUrlAreValidated);
+    CPPUNIT_TEST(schemaVersionMatchesTheNewestMigration);
     CPPUNIT_TEST_SUITE_END();
 
     fs::path dir_;
@@ -189,6 +193,22 @@ public:
         CPPUNIT_ASSERT_EQUAL(2, parse({"--processes", "65"}).exit_code);
         const auto explicit_workers = parse({"--processes", "3", "--workers", "5"});
         CPPUNIT_ASSERT_EQUAL(5u, explicit_workers.config->workers);
+    }
+
+    /// kSchemaVersion, the default lower bound of every plugin built here, is the newest
+    /// sql/NNN_*.sql; the check reports the bound even without a database.
+    void schemaVersionMatchesTheNewestMigration() {
+        unsigned newest = 0;
+        for (const auto &f : fs::directory_iterator(SHOPD_SQL_DIR)) {
+            const std::string n = f.path().filename().string();
+            if (n.size() > 4 && std::isdigit(static_cast<unsigned char>(n[0])))
+                newest = std::max(newest, static_cast<unsigned>(std::stoul(n.substr(0, 3))));
+        }
+        CPPUNIT_ASSERT_EQUAL(newest, shopd::kSchemaVersion);
+        const CheckResult r = check_in_child(PRICING_SO, "pricing", 5000);
+        CPPUNIT_ASSERT_EQUAL(std::string("needs schema ") + std::to_string(newest) +
+                                 ".. (not compared: no database given)",
+                             r.schema);
     }
 
     void socketModeAndPublicUrlAreValidated() {

@@ -109,7 +109,13 @@ typedef struct shopd_plugin {
     void (*shutdown)(void *state);
     const char *const *required_services; /* services it calls ("price"): the host refuses  */
     size_t required_count; /* it while no loaded plugin offers one of them           */
-    void *spare[6];        /* room to grow without breaking ABI 2                    */
+    /* Database schema versions (the number NNN of the newest applied sql/NNN_*.sql, recorded in
+     * schema_migrations) this plugin works with, inclusive; 0 = no bound. Migrations expand
+     * first and contract only once no serving generation needs the old shape, so an old and a
+     * new generation can serve side by side; the host refuses a plugin outside its range. */
+    uint32_t schema_min;
+    uint32_t schema_max;
+    void *spare[5]; /* room to grow without breaking ABI 2 (the two fields above took one) */
 } shopd_plugin;
 
 typedef const shopd_plugin *(*shopd_plugin_entry_fn)(

@@ -59,6 +59,10 @@ using Configure = void (*)(const Settings &settings);
 /// Called once after the last request on this generation finished.
 using Shutdown = void (*)();
 
+/// The database schema version of this source tree: the newest sql/NNN_*.sql. Bump it with
+/// every migration (host_test checks they agree).
+inline constexpr unsigned kSchemaVersion = 6;
+
 struct PluginDef {
     const char *name;
     const char *version;
@@ -67,6 +71,10 @@ struct PluginDef {
     std::vector<const char *> required_services = {};
     Configure configure = nullptr;
     Shutdown shutdown = nullptr;
+    /// Schema versions (sql/NNN_*.sql) the plugin works with, inclusive; 0 = no bound. By
+    /// default a plugin needs the schema of the tree its SDK came from, or newer.
+    unsigned schema_min = kSchemaVersion;
+    unsigned schema_max = 0;
 };
 
 /// The C descriptor of `def`, built on the first call; `def` must be a static of the plugin.

@@ -128,6 +128,8 @@ class PricingMathTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testParsesRfc3339);
     CPPUNIT_TEST(testRejectsWhatIsNotRfc3339);
     CPPUNIT_TEST(testFormatsRfc3339);
+    CPPUNIT_TEST(testCapsCombinedDiscount);
+    CPPUNIT_TEST(testCapRoundsHalfUp);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -469,6 +471,42 @@ public:
         for (const char *text : {"0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999Z",
                                  "2024-02-29T23:59:59Z", "1900-03-01T00:00:00.000001Z"})
             CPPUNIT_ASSERT_EQUAL(std::string(text), format_rfc3339(at(text)));
+    }
+
+    // cap_discount (pricing engines built on the SDK, e.g. examples/pricing-capped).
+    void testCapsCombinedDiscount() {
+        const PriceInput in = input(50000, 5000, 10, "GOLD");
+        const Price p = compute_price(in, default_rules());  // 420.75: 23.5 % off 550.00
+        // 20 %: never below 550.00 - 20 % = 440.00; total follows; the rules stay listed.
+        const Price capped = cap_discount(in, p, 2000);
+        CPPUNIT_ASSERT_EQUAL(std::string("440.00"), format_money(capped.unit_price));
+        CPPUNIT_ASSERT_EQUAL(std::string("4400.00"), format_money(capped.total));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), capped.applied.size());
+        // A cap above the combined discount changes nothing; 0 % means no discount at all.
+        CPPUNIT_ASSERT_EQUAL(p.unit_price, cap_discount(in, p, 2500).unit_price);
+        CPPUNIT_ASSERT_EQUAL(p.total, cap_discount(in, p, 10000).total);
+        CPPUNIT_ASSERT_EQUAL(std::string("550.00"),
+                             format_money(cap_discount(in, p, 0).unit_price));
+        // A negative base + delta is priced at 0, capped or not.
+        const PriceInput negative = input(1000, -2000, 1, "STANDARD");
+        CPPUNIT_ASSERT_EQUAL(Cents(0),
+                             cap_discount(negative, compute_price(negative, {}), 0).unit_price);
+        CPPUNIT_ASSERT_THROW(cap_discount(in, p, -1), std::invalid_argument);
+        CPPUNIT_ASSERT_THROW(cap_discount(in, p, 10001), std::invalid_argument);
+    }
+
+    void testCapRoundsHalfUp() {
+        // 100 % off 0.05 capped at 50 %: 2.5 cents rounds half-up to 0.03.
+        const PriceInput in = input(5, 0, 3, "GOLD");
+        const Price p = compute_price(in, {tier_rule(2, "GOLD", 10000)});
+        CPPUNIT_ASSERT_EQUAL(Cents(0), p.unit_price);
+        const Price capped = cap_discount(in, p, 5000);
+        CPPUNIT_ASSERT_EQUAL(Cents(3), capped.unit_price);
+        CPPUNIT_ASSERT_EQUAL(Cents(9), capped.total);
+        // 12.5 % of 0.99 = 12.375 cents: the floor is 86.625 -> 0.87.
+        const PriceInput small = input(99, 0, 1, "GOLD");
+        const Price all_off = compute_price(small, {tier_rule(2, "GOLD", 10000)});
+        CPPUNIT_ASSERT_EQUAL(Cents(87), cap_discount(small, all_off, 1250).unit_price);
     }
 };
 

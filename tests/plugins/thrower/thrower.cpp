@@ -21,6 +21,7 @@
 // The same source builds three modules, all named "thrower" (see CMakeLists.txt):
 //   THROWER_BAD_INIT   init() throws std::runtime_error
 //   THROWER_CRASH_INIT init() crashes the process (SIGSEGV)
+//   THROWER_FUTURE_SCHEMA  declares it needs database schema 999 or newer
 //   THROWER_BAD_ENTRY  the entry point thrower_shopd_plugin() itself throws
 // No message thrown here names the plugin, "init" or "entry point": the tests look for those in
 // what the host reports, so they must come from the host.
@@ -69,6 +70,8 @@ constexpr const char *kVersion = "0.0.1-badinit";
 constexpr const char *kVersion = "0.0.1-badentry";
 #elif defined(THROWER_CRASH_INIT)
 constexpr const char *kVersion = "0.0.1-crashinit";
+#elif defined(THROWER_FUTURE_SCHEMA)
+constexpr const char *kVersion = "0.0.1-futureschema";
 #else
 constexpr const char *kVersion = "1.0.0";
 #endif
@@ -180,6 +183,12 @@ const shopd_plugin kPlugin = {
     shutdown,
     nullptr,  // required_services
     0,
+#ifdef THROWER_FUTURE_SCHEMA
+    999,  // schema_min: a database schema no migration has reached
+#else
+    0,  // schema_min: no bounds declared
+#endif
+    0,  // schema_max
     {},
 };
 

@@ -1,0 +1,65 @@
+// The supervising master's state and steps, shared by master.cpp (worker processes: spawn,
+// reap, respawn, drain) and master_plugins.cpp (plugin generations: reload, rollback, the
+// operators' commands). Internal to the host.
+#pragma once
+
+#include "config.hpp"
+#include "generations.hpp"
+#include "metrics.hpp"
+#include "shared_state.hpp"
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <csignal>
+#include <string>
+#include <vector>
+
+namespace shopd::host {
+
+class Master {
+public:
+    Master(const Config &config, SharedState &shared, Generations &generations, Metrics &metrics,
+           int listen_fd)
+        : config_(config), shared_(shared), generations_(generations), listen_fd_(listen_fd),
+          metrics_(metrics), children_(config.processes) {}
+
+    /// Forks the workers and supervises them until SIGTERM/SIGINT; returns the exit code.
+    int run(const sigset_t &signals);
+
+private:
+    using Clock = std::chrono::steady_clock;
+    struct Child {
+        pid_t pid = 0;
+        Clock::time_point started{};
+        Clock::time_point respawn_at{};
+        std::chrono::milliseconds backoff{0};
+    };
+
+    // master.cpp
+    void spawn(std::size_t slot);
+    bool reap();
+    void respawn_due();
+    int drain(int rc = 0);
+    std::vector<WorkerReport> reports() const;
+
+    // master_plugins.cpp
+    void reload();
+    void publish(const Manifest &m);
+    bool all_applied(std::uint64_t generation) const;
+    void run_command();
+    CommandResult rollback(const std::string &name);
+
+    const Config &config_;
+    SharedState &shared_;
+    Generations &generations_;
+    const int listen_fd_;
+    Metrics &metrics_;  ///< shared memory: made before the first fork, summed over all workers
+    std::vector<Child> children_;
+    bool ever_ready_ = false;
+    std::uint64_t deaths_ = 0;        ///< workers reaped so far
+    std::string last_death_;          ///< how the last one ended
+    std::uint64_t last_command_ = 0;  ///< ticket of the last command run
+};
+
+}  // namespace shopd::host
