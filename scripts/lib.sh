@@ -25,6 +25,7 @@ SHOPD_PACKAGES=(
     clang-format clang-tidy shellcheck clang libclang-rt-14-dev
     nginx postgresql postgresql-contrib
     wrk spawn-fcgi curl ca-certificates
+    systemd dpkg-dev
 )
 
 # Plugins the host loads, in init order.
