@@ -391,8 +391,9 @@ shopd::host::CheckResult check_file(const std::string &file, const std::string &
     if (v.ok)
         std::cout << "check: " << file << " as " << name << ": ok, version " << v.version
                   << ", abi " << v.abi << '\n';
-    else
-        std::cout << "check: " << file << " as " << name << ": REFUSED: " << v.error << '\n';
+    else  // the host's reasons may start with "refused: " themselves; say it once
+        std::cout << "check: " << file << " as " << name << ": REFUSED: "
+                  << (v.error.rfind("refused: ", 0) == 0 ? v.error.substr(9) : v.error) << '\n';
     std::cout << "schema: "
               << (!v.schema.empty() ? v.schema
                   : db.empty()      ? std::string("not compared (no --db)")

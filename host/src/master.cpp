@@ -98,15 +98,7 @@ void Master::respawn_due() {
         if (children_[i].pid == 0 && now >= children_[i].respawn_at) spawn(i);
 }
 
-std::vector<WorkerReport> Master::reports() const {
-    std::vector<WorkerReport> out;
-    for (const auto &w : shared_.workers) {
-        WorkerReport r{};
-        w.read(r);
-        if (r.pid != 0) out.push_back(r);
-    }
-    return out;
-}
+std::vector<WorkerReport> Master::reports() const { return shared_.live_workers(); }
 
 /// SIGTERM to every worker (they finish in-flight requests), wait, then SIGKILL stragglers.
 int Master::drain(int rc) {

@@ -86,8 +86,8 @@ CommandResult Master::rollback(const std::string &name) {
         }
         ++m.generation;
         publish(m);
-        const std::string what =
-            "rolled back " + name + " from " + from + " to " + m.entries[i].version;
+        std::string what = "rolled back ";
+        what.append(name).append(" from ").append(from).append(" to ").append(m.entries[i].version);
         log_line(0, "master", what);
         r.status = 200;
         copy_text(r.message, what);

@@ -18,4 +18,14 @@ SharedState *SharedState::create() {
     return new (mem) SharedState();
 }
 
+std::vector<WorkerReport> SharedState::live_workers() const {
+    std::vector<WorkerReport> out;
+    for (const auto &w : workers) {
+        WorkerReport r{};
+        w.read(r);
+        if (r.pid != 0) out.push_back(r);
+    }
+    return out;
+}
+
 }  // namespace shopd::host

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace shopd::host {
 
@@ -136,6 +137,8 @@ struct SharedState {
 
     /// Maps a zeroed SharedState shared with every process forked afterwards.
     static SharedState *create();
+    /// The reports of the live workers (a slot with a pid).
+    std::vector<WorkerReport> live_workers() const;
 };
 
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "shared atomics need no locks");

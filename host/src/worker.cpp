@@ -57,15 +57,7 @@ Manifest Fleet::manifest() const {
     return m;
 }
 
-std::vector<WorkerReport> Fleet::workers() const {
-    std::vector<WorkerReport> out;
-    for (const auto &w : shared_.workers) {
-        WorkerReport r{};
-        w.read(r);
-        if (r.pid != 0) out.push_back(r);
-    }
-    return out;
-}
+std::vector<WorkerReport> Fleet::workers() const { return shared_.live_workers(); }
 
 bool Fleet::all_applied(std::uint64_t generation) const {
     for (const auto &w : workers())
