@@ -162,9 +162,12 @@ CheckResult check_in_child(const std::string &file, const std::string &name, int
     } else if (verdict.rfind("error\n", 0) == 0) {
         result.error = verdict.substr(6);
     } else {
+        // Under AddressSanitizer a crash ends in its report and exit status 1, not the signal.
         result.error =
             "the check process died (" +
-            std::string(WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "no answer") + ")";
+            (WIFSIGNALED(status) ? std::string(strsignal(WTERMSIG(status)))
+                                 : "exit status " + std::to_string(WEXITSTATUS(status))) +
+            ")";
     }
     return result;
 }
