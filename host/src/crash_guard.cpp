@@ -60,6 +60,10 @@ void install_crash_handlers() {
 }
 
 void prepare_thread_for_crashes() {
+    // A thread that has one keeps it (AddressSanitizer gives each thread its own and unmaps it
+    // when the thread ends: replacing it makes that unmap fail).
+    stack_t current{};
+    if (sigaltstack(nullptr, &current) == 0 && (current.ss_flags & SS_DISABLE) == 0) return;
     static thread_local char stack[64 * 1024];
     stack_t ss{};
     ss.ss_sp = stack;

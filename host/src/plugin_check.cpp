@@ -1,6 +1,7 @@
 // Checking a plugin file without running it in the checking process: dlopen() runs the file's
 // static constructors, and the check calls init(), so the master checks in a forked child that
 // then exits.
+#include "crash_guard.hpp"
 #include "generations.hpp"
 #include "host_api.hpp"
 
@@ -137,6 +138,9 @@ CheckResult check_in_child(const std::string &file, const std::string &name, int
     const pid_t pid = fork();
     if (pid == 0) {
         close(fds[0]);
+        // A crash in the plugin kills this child by its signal, as in a worker (and a sanitizer
+        // build does not report the plugin's deliberate or accidental crash as the host's).
+        install_crash_handlers();
         const std::string verdict = check_here(file, name, database_url);
         (void)!write(fds[1], verdict.data(), verdict.size());
         _exit(0);
