@@ -142,13 +142,9 @@ public:
 
     /// Runs `command` through the shell; its exit code, with stdout and stderr in `out`.
     static int run(const std::string &command, std::string &out) {
-        out.clear();
-        FILE *p = ::popen((command + " 2>&1").c_str(), "r");
-        CPPUNIT_ASSERT(p != nullptr);
-        char buf[512];
-        while (std::fgets(buf, sizeof buf, p)) out += buf;
-        const int status = ::pclose(p);
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        const CommandRun r = run_command(command);
+        out = r.output;
+        return r.exit_code;
     }
 };
 

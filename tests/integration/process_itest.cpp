@@ -183,23 +183,11 @@ long long wait_for_workers(Http &http, const std::set<int> &before, std::size_t 
     return -1;
 }
 
-struct Run {
-    int exit_code = -1;
-    std::string output;
-};
+using Run = CommandRun;
 
 Run run_check() {
-    const std::string command = std::string(RESERVATION_RELEASE_BIN) + " --check --db '" +
-                                env("SHOPD_DATABASE_URL") + "' 2>&1";
-    Run run;
-    FILE *pipe = popen(command.c_str(), "r");
-    CPPUNIT_ASSERT_MESSAGE("popen failed: " + command, pipe != nullptr);
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) run.output.append(buf, n);
-    const int status = pclose(pipe);
-    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return run;
+    return run_command(std::string(RESERVATION_RELEASE_BIN) + " --check --db '" +
+                       env("SHOPD_DATABASE_URL") + "'");
 }
 
 /// The variant ids that `reservation-release --check` reports as off.

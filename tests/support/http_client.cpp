@@ -1,6 +1,10 @@
 // libcurl-based HTTP client and helpers for integration tests.
 #include "http_client.hpp"
 
+#include <sys/wait.h>
+
+#include <cstdio>
+
 #include <cppunit/extensions/HelperMacros.h>
 #include <curl/curl.h>
 #include <unistd.h>
@@ -98,6 +102,18 @@ Response Http::request(const std::string &method, const std::string &path, const
         throw std::runtime_error(method + " " + url + ": " + curl_easy_strerror(rc));
     curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &r.status);
     return r;
+}
+
+CommandRun run_command(const std::string &command) {
+    CommandRun run;
+    FILE *pipe = ::popen((command + " 2>&1").c_str(), "r");
+    if (pipe == nullptr) throw std::runtime_error("popen failed: " + command);
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) run.output.append(buf, n);
+    const int status = ::pclose(pipe);
+    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return run;
 }
 
 std::string env(const char *name) {

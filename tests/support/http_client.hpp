@@ -68,6 +68,14 @@ private:
 
 /// Value of a required environment variable; throws std::runtime_error naming it if unset.
 std::string env(const char *name);
+
+/// What a shell command printed (stdout and stderr together) and its exit code (-1: it did not
+/// exit normally).
+struct CommandRun {
+    int exit_code = -1;
+    std::string output;
+};
+CommandRun run_command(const std::string &command);
 /// $SHOPD_ADMIN_TOKEN.
 std::string admin_token();
 /// A string unique to this process and call, for names and SKUs that must not collide.

@@ -14,23 +14,11 @@ using namespace shopd::test::co;
 
 namespace {
 
-struct Run {
-    int exit_code = -1;
-    std::string output;  ///< stdout and stderr
-};
+using Run = CommandRun;
 
 /// Runs the built binary with `args` (shell words) and captures its output and exit code.
 Run run_release(const std::string &args) {
-    const std::string command = std::string(RESERVATION_RELEASE_BIN) + " " + args + " 2>&1";
-    Run run;
-    FILE *pipe = popen(command.c_str(), "r");
-    CPPUNIT_ASSERT_MESSAGE("popen failed: " + command, pipe != nullptr);
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) run.output.append(buf, n);
-    const int status = pclose(pipe);
-    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return run;
+    return run_command(std::string(RESERVATION_RELEASE_BIN) + " " + args);
 }
 
 std::string db_flag() { return "--db '" + env("SHOPD_DATABASE_URL") + "'"; }
