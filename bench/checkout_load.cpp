@@ -9,9 +9,12 @@
 // Exit status 0 whenever it measured (errors are reported, not fatal); 1 if setup failed.
 //
 // Setup, all before the clock starts: a product with VARIANTS variants of ample stock (admin
-// API), and one customer per client: bearer tokens read from TOKENS_FILE (one a line; bench/run
-// creates them through SQL) or, without it, created through POST /api/customers/, which nginx
-// rate-limits per address: a 429 is retried after its Retry-After.
+// API; or the variant ids in VARIANTS_FILE, one a line, when it lists any: bench/run reuses one
+// bench product, since every new product of 1000 variants skews PostgreSQL's statistics of
+// variants.product_id, and product reads get re-planned per execution), and one customer per
+// client: bearer tokens read from TOKENS_FILE (one a line; bench/run creates them through SQL) or,
+// without it, created through POST /api/customers/, which nginx rate-limits per address: a 429 is
+// retried after its Retry-After.
 #include <curl/curl.h>
 #include <rapidjson/document.h>
 #include <sys/resource.h>
@@ -175,7 +178,8 @@ int main(int argc, char **argv) {
     if (argc < 5) {
         std::fprintf(
             stderr,
-            "usage: checkout_load URL ADMIN_TOKEN CLIENTS SECONDS [VARIANTS] [TOKENS_FILE]\n");
+            "usage: checkout_load URL ADMIN_TOKEN CLIENTS SECONDS [VARIANTS] [TOKENS_FILE] "
+            "[VARIANTS_FILE]\n");
         return 2;
     }
     const std::string url = argv[1], admin_token = argv[2];
@@ -192,7 +196,11 @@ int main(int argc, char **argv) {
     std::vector<std::string> customers;
     try {
         Client admin(url);
-        variants = make_variants(admin, admin_token, variant_count, tag);
+        if (argc > 7) {
+            std::ifstream in(argv[7]);
+            for (long long id = 0; in >> id;) variants.push_back(id);
+        }
+        if (variants.empty()) variants = make_variants(admin, admin_token, variant_count, tag);
         if (argc > 6)
             customers = read_tokens(argv[6], clients);
         else

@@ -11,11 +11,12 @@
 #   /usr/lib/shopd/plugins/{catalog,customers,pricing,cart,checkout}.so
 #   /usr/share/shopd/sql/NNN_*.sql, /usr/share/shopd/scripts/{migrate,lib.sh}
 #   /usr/share/shopd/nginx/shopd.conf.template
-#   /lib/systemd/system/{shopd.service,reservation-release.service,reservation-release.timer}
+#   /lib/systemd/system/{shopd.service,shopd.socket,reservation-release.service,
+#                        reservation-release.timer}
 #   /etc/shopd/{shopd.env,reservation-release.env}  conffiles, mode 0640, root:shopd (postinst)
 #   /usr/share/doc/shopd/README.md
 # The units' ExecStart paths are these paths (systemd/*.service); tests/package_test.sh checks
-# the package with dpkg-deb and `systemd-analyze verify`.
+# the package with dpkg-deb, `systemd-analyze verify` and `systemd-analyze security`.
 
 set(SHOPD_PKG_COMPONENT runtime)
 set(SHOPD_PKG_BINDIR /usr/bin)
@@ -50,7 +51,7 @@ install(FILES ${PROJECT_SOURCE_DIR}/scripts/lib.sh DESTINATION ${SHOPD_PKG_DATAD
   COMPONENT ${SHOPD_PKG_COMPONENT} EXCLUDE_FROM_ALL)
 install(FILES ${PROJECT_SOURCE_DIR}/nginx/shopd.conf.template
   DESTINATION ${SHOPD_PKG_DATADIR}/nginx COMPONENT ${SHOPD_PKG_COMPONENT} EXCLUDE_FROM_ALL)
-install(FILES ${PROJECT_SOURCE_DIR}/systemd/shopd.service
+install(FILES ${PROJECT_SOURCE_DIR}/systemd/shopd.service ${PROJECT_SOURCE_DIR}/systemd/shopd.socket
   ${PROJECT_SOURCE_DIR}/systemd/reservation-release.service
   ${PROJECT_SOURCE_DIR}/systemd/reservation-release.timer
   DESTINATION ${SHOPD_PKG_UNITDIR} COMPONENT ${SHOPD_PKG_COMPONENT} EXCLUDE_FROM_ALL)

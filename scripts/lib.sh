@@ -21,10 +21,10 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 SHOPD_PACKAGES=(
     build-essential cmake pkg-config
     libfcgi-dev libpqxx-dev rapidjson-dev libboost-program-options-dev libcppunit-dev
-    libcurl4-openssl-dev libssl-dev
+    libcurl4-openssl-dev libssl-dev libsystemd-dev
     clang-format clang-tidy shellcheck clang libclang-rt-14-dev
     nginx postgresql postgresql-contrib
-    wrk spawn-fcgi curl ca-certificates
+    wrk spawn-fcgi curl ca-certificates gnuplot-nox
     systemd dpkg-dev
 )
 
@@ -301,8 +301,20 @@ pg_port() {
     sed -n 's/^port = \([0-9]*\).*/\1/p' "$conf" | tail -n 1
 }
 
-# pg_dsn VARDIR: the URL clients use (the unprivileged application role).
+# pg_dsn VARDIR: the URL clients use (the unprivileged application role). Over the cluster's
+# unix socket (host= the socket dir, always on this machine): fewer syscalls and no TCP stack
+# per round trip (README "Benchmark"); SHOPD_PG_TCP=1 gives the TCP URL (pg_dsn_tcp), which
+# the server keeps listening on. No '&' in the URL: stack.env is sourced by shells.
 pg_dsn() {
+    if [[ ${SHOPD_PG_TCP:-0} == 1 ]]; then
+        pg_dsn_tcp "$1"
+    else
+        echo "postgresql://$SHOPD_PG_APP_ROLE@:$(pg_port "$1")/shopd?host=$(pg_home "$1")/run"
+    fi
+}
+
+# pg_dsn_tcp VARDIR: the application role's URL over TCP loopback.
+pg_dsn_tcp() {
     echo "postgresql://$SHOPD_PG_APP_ROLE@127.0.0.1:$(pg_port "$1")/shopd"
 }
 
@@ -366,6 +378,10 @@ fsync = ${SHOPD_PG_FSYNC:-on}
 timezone = 'UTC'
 log_timezone = 'UTC'
 log_line_prefix = '%m [%p] %q%u@%d '
+# Statement counts for round_trips_itest (issue 14); BEGIN/COMMIT count too. pg_setup_app_role
+# creates the extension (as superuser) in database shopd.
+shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.track_utility = on
 EOF
     ln -sfn ../pg/postgres.log "$var/log/postgres.log"
 }
@@ -448,6 +464,14 @@ BEGIN
     END LOOP;
 END
 \$\$;
+SQL
+    # Statement counts (round_trips_itest, bench/run's round_trips_per_checkout): the view, where
+    # the cluster preloads the library (pg_init); only the superuser may create it.
+    shopd_psql "$(pg_admin_dsn "$var" shopd)" <<'SQL'
+SELECT current_setting('shared_preload_libraries') LIKE '%pg_stat_statements%' AS preloaded \gset
+\if :preloaded
+CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+\endif
 SQL
 }
 
@@ -700,6 +724,9 @@ shopd_start() {
     sock=$(shopd_socket "$var" "$index")
     rm -f "$sock"                         # stale socket of a host that died
     log "$name: starting ${SHOPD_PROCESSES:-2} processes x ${SHOPD_WORKERS:-4} threads on unix:$sock"
+    # SHOPD_HOST_ARGS: extra host flags, split on spaces (e.g. --pricing.max-discount=20).
+    local -a host_args=()
+    read -r -a host_args <<<"${SHOPD_HOST_ARGS:-}"
     # setsid: the host outlives this script and ignores the terminal's Ctrl-C / hang-up.
     # The admin token goes through a 0600 file, not the command line, so `ps` does not show it;
     # an operator rotates by editing the file and sending SIGHUP. Plugin generations are copied
@@ -716,6 +743,7 @@ shopd_start() {
         --admin-token-file "$var/run/admin-tokens" \
         --generation-dir "$var/run/$gens" \
         --cors-origins "$SHOPD_CORS_ORIGINS" \
+        "${host_args[@]}" \
         </dev/null >>"$(shopd_file "$var" "$index" log)" 2>&1 &
     pid=$!
     echo "$pid" >"$(shopd_file "$var" "$index" pid)"

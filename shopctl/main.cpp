@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -254,6 +255,8 @@ const char *const kUsage =
     "  plugins promote NAME        the shadow candidate serves\n"
     "  plugins shadow-stop NAME    drop the shadow candidate\n"
     "  migrate                     apply sql/NNN_*.sql not applied yet (--sql-dir DIR)\n"
+    "  upgrade                     the host re-executes its (new) binary in place, no request\n"
+    "                              fails (--pid P, else SHOPD_HOST_PID, else --pid-file)\n"
     "\n"
     "Exit status: 0 ok, 1 the operation failed or was refused, 2 usage error.\n\n";
 
@@ -551,6 +554,56 @@ std::string json_string(const std::string &s) {
 
 const char *const kNoShadow = "shadow is not supported by this host";
 
+/// A JSON value as compact text ("10.00", 200, [..]).
+std::string compact(const rapidjson::Value &v) {
+    if (v.IsString()) return v.GetString();
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    v.Accept(w);
+    return buf.GetString();
+}
+
+/// What differs between two answers: "status 200 -> 500", or the top-level JSON fields that
+/// differ ("unit_price 9.56 -> 10.00"), or both bodies when they are not JSON objects.
+std::string answer_diff(const rapidjson::Value &serving, const rapidjson::Value &candidate) {
+    std::string out;
+    if (str(serving, "status") != str(candidate, "status"))
+        out = "status " + str(serving, "status") + " -> " + str(candidate, "status") + "; ";
+    rapidjson::Document a, b;
+    a.Parse(str(serving, "body").c_str());
+    b.Parse(str(candidate, "body").c_str());
+    if (!a.IsObject() || !b.IsObject())
+        return out + str(serving, "body") + " -> " + str(candidate, "body");
+    for (const auto &m : a.GetObject()) {
+        const std::string key = m.name.GetString();
+        if (key == "engine") continue;  // names the plugin's version: differs by design
+        const std::string was = compact(m.value);
+        const std::string now = b.HasMember(key.c_str()) ? compact(b[key.c_str()]) : "(none)";
+        if (was != now) out.append(key).append(" ").append(was).append(" -> ").append(now) += ", ";
+    }
+    return out.empty() ? "(only the engine's version)" : out.substr(0, out.size() - 2);
+}
+
+void print_shadow_report(const rapidjson::Document &d, const std::string &name,
+                         const std::string &serving) {
+    std::cout << "shadow of " << name << ": candidate " << str(d, "version") << " beside "
+              << serving << ", " << str(d, "state") << " since " << str(d, "started_at") << '\n'
+              << "  compared " << str(d, "compared") << ", differing " << str(d, "differing")
+              << ", failed " << str(d, "failed") << ", skipped " << str(d, "skipped")
+              << ", crashes " << str(d, "crashes") << '\n';
+    const auto ms = [&](const char *k) {
+        return d.HasMember(k) && d[k].IsNumber() ? std::to_string(d[k].GetDouble()).substr(0, 6)
+                                                 : std::string("-");
+    };
+    std::cout << "  latency ms (p50/p99): candidate " << ms("p50_ms") << " / " << ms("p99_ms")
+              << ", serving " << ms("serving_p50_ms") << " / " << ms("serving_p99_ms") << '\n';
+    if (!str(d, "error").empty()) std::cout << "  last error: " << str(d, "error") << '\n';
+    if (d.HasMember("examples") && d["examples"].IsArray())
+        for (const auto &e : d["examples"].GetArray())
+            std::cout << "  " << str(e, "request") << ": "
+                      << answer_diff(e["serving"], e["candidate"]) << '\n';
+}
+
 int cmd_shadow(const Target &t, const std::vector<std::string> &args, const std::string &sub) {
     const bool with_file = sub == "shadow";
     const auto a = parse_sub(
@@ -573,19 +626,7 @@ int cmd_shadow(const Target &t, const std::vector<std::string> &args, const std:
         if (before.shadow_json == "null") throw Failure("no shadow running for " + name);
         rapidjson::Document d;
         d.Parse(before.shadow_json.c_str());
-        std::cout << "shadow of " << name << " (serving " << before.version << "): candidate "
-                  << str(d, "version") << "\n  compared " << str(d, "compared") << ", differing "
-                  << str(d, "differing") << '\n';
-        for (const char *k : {"p50_ms", "p99_ms"})
-            if (d.HasMember(k) && d[k].IsNumber())
-                std::cout << "  " << k << ' ' << d[k].GetDouble() << '\n';
-        if (d.HasMember("examples") && d["examples"].IsArray())
-            for (const auto &e : d["examples"].GetArray()) {
-                rapidjson::StringBuffer buf;
-                rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-                e.Accept(w);
-                std::cout << "  example: " << buf.GetString() << '\n';
-            }
+        print_shadow_report(d, name, before.version);
     } else if (sub == "promote") {
         plugin_action(c, "POST", name, "promote", "", kNoShadow);
         print_before_after(before, find_row(c, name));
@@ -674,6 +715,72 @@ int cmd_migrate(const Target &t, const std::vector<std::string> &args) {
     return 0;
 }
 
+// ---- upgrade --------------------------------------------------------------------------------
+
+/// The master's worker processes (its children), from /proc.
+std::set<long> children_of(long pid) {
+    std::set<long> out;
+    std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
+    long child = 0;
+    while (in >> child) out.insert(child);
+    return out;
+}
+
+/// SIGUSR2 to the host's master, then waits until none of its old workers is left and it has
+/// workers again: the new executable serves under the same PID.
+int cmd_upgrade(const std::vector<std::string> &args) {
+    po::options_description extra("upgrade options");
+    const std::string default_pid_file = env_or("SHOPD_VAR").empty()
+                                             ? "/run/shopd/shopd.pid"
+                                             : env_or("SHOPD_VAR") + "/run/shopd.pid";
+    extra.add_options()("pid", po::value<long>(), "the host's master process")(
+        "pid-file", po::value<std::string>()->default_value(default_pid_file),
+        "read the pid here when neither --pid nor SHOPD_HOST_PID is given")(
+        "timeout", po::value<int>()->default_value(60), "seconds to wait for the new workers");
+    const auto a = parse_sub(args, "usage: shopctl upgrade [--pid P]", {}, extra);
+    if (a.help) return 0;
+    long pid = 0;
+    std::string from;
+    if (a.vm.count("pid")) {
+        pid = a.vm["pid"].as<long>();
+        from = "--pid";
+    } else if (!env_or("SHOPD_HOST_PID").empty()) {
+        pid = std::strtol(env_or("SHOPD_HOST_PID").c_str(), nullptr, 10);
+        from = "SHOPD_HOST_PID";
+    } else {
+        from = a.vm["pid-file"].as<std::string>();
+        std::ifstream in(from);
+        if (!(in >> pid))
+            throw UsageError(
+                "no host pid: pass --pid P, set SHOPD_HOST_PID or "
+                "give a readable --pid-file (" +
+                from + ")");
+    }
+    if (pid <= 1) throw UsageError("bad host pid " + std::to_string(pid) + " (from " + from + ")");
+    const std::set<long> old = children_of(pid);
+    if (kill(static_cast<pid_t>(pid), SIGUSR2) != 0)
+        throw Failure("cannot signal pid " + std::to_string(pid) + " (from " + from +
+                      "): " + std::strerror(errno));
+    std::cout << "SIGUSR2 sent to " << pid << " (from " << from << "); waiting for new workers\n";
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(a.vm["timeout"].as<int>());
+    while (std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (kill(static_cast<pid_t>(pid), 0) != 0)
+            throw Failure("the host (pid " + std::to_string(pid) + ") is gone");
+        const std::set<long> now = children_of(pid);
+        const bool old_left =
+            std::any_of(old.begin(), old.end(), [&](long p) { return now.count(p) != 0; });
+        if (old_left || now.empty()) continue;
+        std::cout << "upgraded: pid " << pid << " kept, " << old.size() << " old workers stopped, "
+                  << now.size() << " new workers\n";
+        return 0;
+    }
+    throw Failure(
+        "the upgrade did not complete within the timeout (refused? see the host's "
+        "log: \"upgrade refused\")");
+}
+
 // ---- main -----------------------------------------------------------------------------------
 
 int run(int argc, char **argv) {
@@ -722,6 +829,7 @@ int run(int argc, char **argv) {
     if (vm.count("help")) rest.emplace_back("--help");
     if (cmd == "status") return cmd_status(t, rest);
     if (cmd == "migrate") return cmd_migrate(t, rest);
+    if (cmd == "upgrade") return cmd_upgrade(rest);
     if (cmd == "plugins") {
         if (rest.empty() || rest[0] == "--help" || rest[0] == "-h") {
             const bool asked = !rest.empty();

@@ -11,7 +11,10 @@
 #     twice against stub commands, the second run creates nothing;
 #   - the units, unpacked (dpkg-deb -x): every Exec path that the package provides exists in the
 #     tree, and `systemd-analyze verify` is clean with those paths pointed into the tree (a
-#     --root verify would need a whole systemd installation in the temp root).
+#     --root verify would need a whole systemd installation in the temp root);
+#   - shopd.service: Type=notify with a watchdog, bound to shopd.socket, and
+#     `systemd-analyze security --offline=true` rates its exposure 2.0 or less (the score is
+#     printed).
 # lintian runs too when installed (report only).
 set -euo pipefail
 
@@ -76,7 +79,7 @@ for p in catalog customers pricing cart checkout; do
 done
 [[ $(grep -c '^-.* \./usr/lib/shopd/plugins/' "$tmp/list") == 5 ]] \
     || fail "plugins other than the five"
-for u in shopd.service reservation-release.service reservation-release.timer; do
+for u in shopd.service shopd.socket reservation-release.service reservation-release.timer; do
     expect -rw-r--r-- "/lib/systemd/system/$u"
 done
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -174,10 +177,29 @@ for u in "$tmp"/root/lib/systemd/system/*; do
 done
 grep -q -- '--plugin-dir /usr/lib/shopd/plugins' "$units/shopd.service" \
     || fail "shopd.service: --plugin-dir is not the package's plugin dir"
-if out=$(cd "$units" && systemd-analyze verify ./*.service ./*.timer 2>&1) && [[ -z $out ]]; then
+if out=$(cd "$units" && systemd-analyze verify ./*.service ./*.socket ./*.timer 2>&1) \
+    && [[ -z $out ]]; then
     ok "systemd-analyze verify: clean"
 else
     fail "systemd-analyze verify: $out"
+fi
+# shellcheck disable=SC2016 # $MAINPID is systemd's, literally in the unit
+for directive in Type=notify NotifyAccess=main WatchdogSec=10s Requires=shopd.socket \
+    'ExecReload=/bin/kill -HUP $MAINPID'; do
+    check "shopd.service: $directive" grep -qxF -e "$directive" "$units/shopd.service"
+done
+check "shopd.socket: ListenStream=/run/shopd/shopd.sock" \
+    grep -qxF ListenStream=/run/shopd/shopd.sock "$units/shopd.socket"
+# "→ Overall exposure level for shopd.service: 1.4 OK": at most 2.0.
+security=$(cd "$units" && systemd-analyze security --offline=true ./shopd.service 2>&1) || true
+score=$(sed -nE 's/.*Overall exposure level for shopd\.service: ([0-9]+\.[0-9]+).*/\1/p' \
+    <<<"$security")
+if [[ -z $score ]]; then
+    fail "systemd-analyze security: no exposure level: $security"
+elif awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }'; then
+    ok "systemd-analyze security shopd.service: exposure $score (<= 2.0)"
+else
+    fail "systemd-analyze security shopd.service: exposure $score > 2.0"
 fi
 
 if command -v lintian >/dev/null; then

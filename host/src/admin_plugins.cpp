@@ -2,6 +2,7 @@
 // state), reload and rollback.
 #include "builtins.hpp"
 
+#include "shadow.hpp"
 #include "shopd/json.hpp"
 
 #include <chrono>
@@ -43,10 +44,10 @@ void write_worker(JsonWriter &w, const WorkerReport &r, const ManifestEntry &e) 
     w.EndObject();
 }
 
-/// One row per plugin: the generation the master decided on, and each worker's state.
 /// One plugin's row: the generation the master decided on, the one a rollback would restore,
 /// and each worker's state.
-void write_plugin(JsonWriter &w, const ManifestEntry &e, const std::vector<WorkerReport> &workers) {
+void write_plugin(JsonWriter &w, const ManifestEntry &e, const std::vector<WorkerReport> &workers,
+                  const ShadowShared &shadow) {
     w.StartObject();
     put_text(w, "name", e.name);
     put_text(w, "version", e.version);
@@ -59,12 +60,15 @@ void write_plugin(JsonWriter &w, const ManifestEntry &e, const std::vector<Worke
     w.StartArray();
     for (const auto &r : workers) write_worker(w, r, e);
     w.EndArray();
+    put_key(w, "shadow");
+    write_shadow(w, shadow, e.name);
     w.EndObject();
 }
 
-void write_plugins(JsonWriter &w, const Manifest &m, const std::vector<WorkerReport> &workers) {
+void write_plugins(JsonWriter &w, const Manifest &m, const std::vector<WorkerReport> &workers,
+                   const ShadowShared &shadow) {
     w.StartArray();
-    for (std::uint32_t i = 0; i < m.count; ++i) write_plugin(w, m.entries[i], workers);
+    for (std::uint32_t i = 0; i < m.count; ++i) write_plugin(w, m.entries[i], workers, shadow);
     w.EndArray();
 }
 
@@ -96,7 +100,8 @@ void Builtins::list_plugins(const Incoming &in, WorkerDb &, shopd_response &resp
     if (!require_admin(in, resp)) return;
     const Manifest m = fleet_.manifest();
     const auto workers = fleet_.workers();
-    set_json(resp, 200, render_json([&](JsonWriter &w) { write_plugins(w, m, workers); }));
+    set_json(resp, 200,
+             render_json([&](JsonWriter &w) { write_plugins(w, m, workers, fleet_.shadow()); }));
 }
 
 void Builtins::reload_plugins(const Incoming &in, WorkerDb &, shopd_response &resp) {
@@ -115,24 +120,53 @@ void Builtins::reload_plugins(const Incoming &in, WorkerDb &, shopd_response &re
                  write_names(w, "unchanged", record, "unchanged");
                  write_refusals(w, record);
                  put_key(w, "plugins");
-                 write_plugins(w, m, workers);
+                 write_plugins(w, m, workers, fleet_.shadow());
                  w.EndObject();
              }));
 }
 
 void Builtins::rollback_plugin(const Incoming &in, WorkerDb &, shopd_response &resp) {
+    plugin_command(in, resp, "rollback", "");
+}
+
+void Builtins::promote_plugin(const Incoming &in, WorkerDb &, shopd_response &resp) {
+    plugin_command(in, resp, "promote", "");
+}
+
+/// POST starts a shadow of the plugin ({"path": "/abs/candidate.so"}), DELETE stops it.
+void Builtins::shadow_plugin(const Incoming &in, WorkerDb &, shopd_response &resp) {
+    if (in.method == "DELETE") return plugin_command(in, resp, "shadow-stop", "");
     if (!require_admin(in, resp)) return;
-    const CommandResult r = fleet_.command("rollback", plugin_name_, "", std::chrono::seconds(20));
-    if (r.status != 200) {
+    rapidjson::Document body;
+    body.Parse(in.body.c_str(), in.body.size());
+    if (body.HasParseError() || !body.IsObject())
+        return set_problem(resp, 400, "The body must be a JSON object: {\"path\": \"/...\"}.");
+    if (!body.HasMember("path") || !body["path"].IsString() || body["path"].GetStringLength() == 0)
+        return set_problem(resp, 400, "\"path\" (the candidate .so file) is required.");
+    plugin_command(in, resp, "shadow", body["path"].GetString());
+}
+
+/// Hands operator command `op` for the {name} plugin to the master; answers with the plugin's
+/// row (204 with no body when the master says so).
+void Builtins::plugin_command(const Incoming &in, shopd_response &resp, const char *op,
+                              const std::string &arg) {
+    if (!require_admin(in, resp)) return;
+    const CommandResult r = fleet_.command(op, plugin_name_, arg, std::chrono::seconds(30));
+    if (r.status >= 300) {
         set_problem(resp, r.status, r.message);
         if (r.status == 503) resp.headers.emplace_back("Retry-After", "5");
         return;
     }
+    if (r.status == 204) {
+        resp.status = 204;
+        return;
+    }
     const Manifest m = fleet_.manifest();
     const auto workers = fleet_.workers();
-    set_json(resp, 200, render_json([&](JsonWriter &w) {
+    set_json(resp, r.status, render_json([&](JsonWriter &w) {
                  for (std::uint32_t i = 0; i < m.count; ++i)
-                     if (plugin_name_ == m.entries[i].name) write_plugin(w, m.entries[i], workers);
+                     if (plugin_name_ == m.entries[i].name)
+                         write_plugin(w, m.entries[i], workers, fleet_.shadow());
              }));
 }
 

@@ -1,6 +1,9 @@
 // Built-in routes: liveness, readiness, Prometheus metrics, plugin list and reload.
 #include "builtins.hpp"
 
+#include "host_api.hpp"
+#include "shadow.hpp"
+
 #include "shopd/json.hpp"
 
 #include <pqxx/pqxx>
@@ -8,6 +11,25 @@
 #include <chrono>
 
 namespace shopd::host {
+
+namespace {
+/// Whether `method` is one of `methods` ("POST DELETE").
+bool allows(const std::string &methods, const std::string &method) {
+    std::size_t from = 0;
+    for (std::size_t to; from <= methods.size(); from = to + 1) {
+        to = methods.find(' ', from);
+        if (to == std::string::npos) to = methods.size();
+        if (methods.compare(from, to - from, method) == 0) return true;
+    }
+    return false;
+}
+/// The Allow header for `methods`: "POST, DELETE".
+std::string allow_header(std::string methods) {
+    for (std::size_t at; (at = methods.find(' ')) != std::string::npos;)
+        methods.replace(at, 1, ", ");
+    return methods;
+}
+}  // namespace
 
 /// Whether `path` matches `pattern`, where "{name}" stands for one plugin name (kept in
 /// plugin_name_ for the handler).
@@ -36,13 +58,16 @@ bool Builtins::serve(const Incoming &in, WorkerDb &db, shopd_response &resp, std
         {"GET", "/api/admin/plugins/", &Builtins::list_plugins},
         {"POST", "/api/admin/plugins/reload/", &Builtins::reload_plugins},
         {"POST", "/api/admin/plugins/{name}/rollback/", &Builtins::rollback_plugin},
+        {"POST", "/api/admin/plugins/{name}/promote/", &Builtins::promote_plugin},
+        {"POST DELETE", "/api/admin/plugins/{name}/shadow/", &Builtins::shadow_plugin},
     };
     for (const auto &e : kEntries) {
         if (!matches(e.path, in.path)) continue;
-        route = std::string(e.method) + " " + e.path;
-        if (in.method != e.method) {
+        const bool allowed = allows(e.method, in.method);
+        route = (allowed ? in.method : std::string(e.method)) + " " + e.path;
+        if (!allowed) {
             set_problem(resp, 405, "Method \"" + printable(in.wire_method()) + "\" not allowed.");
-            resp.headers.emplace_back("Allow", e.method);
+            resp.headers.emplace_back("Allow", allow_header(e.method));
         } else {
             (this->*e.fn)(in, db, resp);
         }
@@ -75,7 +100,27 @@ void Builtins::readyz(const Incoming &, WorkerDb &db, shopd_response &resp) {
     resp.headers.emplace_back("Retry-After", "1");
 }
 
-void Builtins::metrics(const Incoming &, WorkerDb &, shopd_response &resp) {
+/// Lines plugins add to /metrics: the answers of every service named "metrics.<plugin>" (the
+/// host knows no plugin's tables; the checkout plugin counts reservations in the database).
+std::string Builtins::plugin_metrics(const std::shared_ptr<const Snapshot> &snap, WorkerDb &db) {
+    std::string out;
+    for (const auto &[service, index] : snap->services) {
+        if (service.rfind("metrics.", 0) != 0 || !db.get()) continue;
+        Incoming in;
+        in.method = "GET";
+        in.path = "/metrics/";
+        HostRequest hr{snap};
+        shopd_request req = plugin_request(in, {}, false, hr);
+        req.db = db.get();
+        shopd_response answer;
+        snap->plugins[index]->serve(service.c_str(), req, answer);
+        if (hr.connection_lost) db.reset();
+        if (answer.status == 200) out += answer.body;
+    }
+    return out;
+}
+
+void Builtins::metrics(const Incoming &, WorkerDb &db, shopd_response &resp) {
     // Held in a local: the versions below point into the plugins' own memory, which a hot swap
     // may unmap as soon as the last reference to their snapshot goes.
     const auto snap = registry_.snapshot();
@@ -84,7 +129,8 @@ void Builtins::metrics(const Incoming &, WorkerDb &, shopd_response &resp) {
         plugins.push_back({p->name, p->desc->version, std::to_string(p->desc->abi_version)});
     resp.status = 200;
     resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    resp.body = metrics_.render(plugins);
+    resp.body = metrics_.render(plugins) + render_shadow_metrics(fleet_.shadow()) +
+                plugin_metrics(snap, db);
 }
 
 bool Builtins::require_admin(const Incoming &in, shopd_response &resp) {

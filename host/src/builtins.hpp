@@ -30,6 +30,11 @@ private:
     void list_plugins(const Incoming &in, WorkerDb &, shopd_response &resp);
     void reload_plugins(const Incoming &in, WorkerDb &, shopd_response &resp);
     void rollback_plugin(const Incoming &in, WorkerDb &, shopd_response &resp);
+    void promote_plugin(const Incoming &in, WorkerDb &, shopd_response &resp);
+    void shadow_plugin(const Incoming &in, WorkerDb &, shopd_response &resp);
+    void plugin_command(const Incoming &in, shopd_response &resp, const char *op,
+                        const std::string &arg);
+    std::string plugin_metrics(const std::shared_ptr<const Snapshot> &snap, WorkerDb &db);
     bool matches(const std::string &pattern, const std::string &path);
     bool require_admin(const Incoming &in, shopd_response &resp);
 

@@ -52,6 +52,44 @@ void Generations::remove_dir() {
     if (!dir_.empty()) fs::remove_all(dir_, ec);
 }
 
+bool Generations::stage(const std::string &name, const std::string &file, ManifestEntry &entry,
+                        std::string &error) {
+    const std::uint64_t serial = ++serial_;
+    const std::string copy = dir_ + "/" + name + "." + std::to_string(serial) + ".so";
+    std::error_code ec;
+    fs::copy_file(file, copy, fs::copy_options::overwrite_existing, ec);
+    if (ec) {
+        error = file + ": copy failed: " + ec.message();
+        return false;
+    }
+    const CheckResult check = check_in_child(copy, name, 5000, database_url_);
+    if (!check.ok) {
+        fs::remove(copy, ec);
+        error = file + ": " + check.error;
+        return false;
+    }
+    entry = ManifestEntry{};
+    copy_text(entry.name, name);
+    copy_text(entry.source, file);
+    copy_text(entry.copy, copy);
+    copy_text(entry.version, check.version);
+    copy_text(entry.loaded_at, now_rfc3339());
+    entry.abi = check.abi;
+    entry.serial = serial;
+    return true;
+}
+
+void Generations::make_current(const std::string &name, ManifestEntry &entry,
+                               const FileIdentity &id) {
+    Adopted &a = adopted_[name];
+    std::error_code ec;
+    if (a.previous.serial != 0) fs::remove(a.previous.copy, ec);
+    a.previous = a.current;
+    copy_text(entry.previous_version, a.previous.serial != 0 ? a.previous.version : "");
+    a.current = entry;
+    a.id = id;
+}
+
 bool Generations::adopt(const std::string &name, ManifestEntry &entry, std::string &error) {
     const std::string source = source_of(name);
     FileIdentity id;
@@ -59,33 +97,43 @@ bool Generations::adopt(const std::string &name, ManifestEntry &entry, std::stri
         error = source + ": " + std::strerror(errno);
         return false;
     }
-    const std::uint64_t serial = ++serial_;
-    const std::string copy = dir_ + "/" + name + "." + std::to_string(serial) + ".so";
+    if (!stage(name, source, entry, error)) return false;
+    make_current(name, entry, id);
+    return true;
+}
+
+bool Generations::stage_candidate(const std::string &name, const std::string &file,
+                                  ManifestEntry &candidate, std::string &error) {
+    return stage(name, file, candidate, error);
+}
+
+void Generations::drop_candidate(const ManifestEntry &candidate) {
     std::error_code ec;
-    fs::copy_file(source, copy, fs::copy_options::overwrite_existing, ec);
+    if (candidate.serial != 0) fs::remove(candidate.copy, ec);
+}
+
+bool Generations::promote_candidate(const ManifestEntry &candidate, ManifestEntry &entry,
+                                    std::string &note) {
+    const std::string name = candidate.name;
+    const std::string source = source_of(name);
+    // Installed over the configured file (a rename: a reader sees the old or the new file),
+    // so a restart serves it too. Without write access it serves until the next restart.
+    const std::string temp = source + ".promote-" + std::to_string(getpid());
+    std::error_code ec;
+    fs::copy_file(candidate.copy, temp, fs::copy_options::overwrite_existing, ec);
+    if (!ec) fs::rename(temp, source, ec);
+    FileIdentity id = adopted_[name].id;  // failed: the old file stays "already adopted"
     if (ec) {
-        error = source + ": copy failed: " + ec.message();
-        return false;
+        fs::remove(temp, ec);
+        note = "; could not install it as " + source + " (" + ec.message() +
+               "): copy the file there to keep it after a restart";
+    } else if (!identify(source, id)) {
+        note = "; " + source + ": " + std::strerror(errno);
     }
-    const CheckResult check = check_in_child(copy, name, 5000, database_url_);
-    if (!check.ok) {
-        fs::remove(copy, ec);
-        error = source + ": " + check.error;
-        return false;
-    }
-    copy_text(entry.name, name);
+    entry = candidate;
     copy_text(entry.source, source);
-    copy_text(entry.copy, copy);
-    copy_text(entry.version, check.version);
     copy_text(entry.loaded_at, now_rfc3339());
-    entry.abi = check.abi;
-    entry.serial = serial;
-    Adopted &a = adopted_[name];
-    if (a.previous.serial != 0) fs::remove(a.previous.copy, ec);
-    a.previous = a.current;
-    copy_text(entry.previous_version, a.previous.serial != 0 ? a.previous.version : "");
-    a.current = entry;
-    a.id = id;
+    make_current(name, entry, id);
     return true;
 }
 

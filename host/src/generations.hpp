@@ -70,6 +70,16 @@ public:
     /// Reverts every plugin `record` says was reloaded (a worker died while loading them: which
     /// one is to blame is unknowable), with `why`; bumps the generation. True if any was.
     bool revert_reloaded(Manifest &manifest, ReloadRecord &record, const std::string &why);
+    /// Shadow mode: copies and checks `file` as a candidate generation of `name`, without
+    /// making it serve; false with `error` when the check refuses it.
+    bool stage_candidate(const std::string &name, const std::string &file, ManifestEntry &candidate,
+                         std::string &error);
+    /// Removes a staged candidate that will not serve.
+    void drop_candidate(const ManifestEntry &candidate);
+    /// The staged `candidate` becomes the serving generation (into `entry`; the one serving
+    /// now becomes the previous one), installed over the configured file when possible
+    /// (`note` says when not).
+    bool promote_candidate(const ManifestEntry &candidate, ManifestEntry &entry, std::string &note);
     /// Removes the generation directory (at exit).
     void remove_dir();
 
@@ -80,6 +90,9 @@ private:
         ManifestEntry previous{};  ///< its copy is kept: a revert (or a slow worker) needs it
     };
     bool adopt(const std::string &name, ManifestEntry &entry, std::string &error);
+    bool stage(const std::string &name, const std::string &file, ManifestEntry &entry,
+               std::string &error);
+    void make_current(const std::string &name, ManifestEntry &entry, const FileIdentity &id);
     std::string source_of(const std::string &name) const;
 
     const std::string plugin_dir_;

@@ -1,6 +1,7 @@
 // The host functions handed to plugins through shopd_host_api.
 #include "host_api.hpp"
 
+#include "fcgi_io.hpp"
 #include "log.hpp"
 #include "response.hpp"
 
@@ -87,6 +88,27 @@ const shopd_host_api kHostApi = {
 }  // namespace
 
 const shopd_host_api *host_api() { return &kHostApi; }
+
+shopd_request plugin_request(const Incoming &in, const std::vector<const char *> &params,
+                             bool is_admin, HostRequest &hr) {
+    shopd_request req{};
+    req.method = in.method.c_str();
+    req.path = in.path.c_str();
+    req.query = in.query.c_str();
+    req.body = in.body.c_str();
+    req.body_len = in.body.size();
+    req.content_type = in.content_type.c_str();
+    req.params = params.data();
+    req.param_count = params.size();
+    req.bearer_token = in.bearer.c_str();
+    req.is_admin = is_admin ? 1 : 0;
+    req.idempotency_key = in.idempotency_key.c_str();
+    req.request_id = in.request_id.c_str();
+    req.base_url = in.base_url.c_str();
+    req.host = host_api();
+    req.host_ctx = &hr;
+    return req;
+}
 
 void install_host_globals(const Config *config, Metrics *metrics) {
     g_config = config;

@@ -7,6 +7,7 @@
 #include "plugins.hpp"
 
 #include <memory>
+#include <vector>
 
 namespace shopd::host {
 
@@ -19,6 +20,12 @@ struct HostRequest {
     /// ... and may run the request again, as no statement of it reached the server.
     bool retry_safe = false;
 };
+
+struct Incoming;
+
+/// The C view of request `in` for a plugin's handle(): `params` are the route's captures.
+shopd_request plugin_request(const Incoming &in, const std::vector<const char *> &params,
+                             bool is_admin, HostRequest &hr);
 
 /// The host functions plugins call (set_status, call_service, config, ...).
 const shopd_host_api *host_api();

@@ -1,13 +1,17 @@
 // shopd: the FastCGI host. Parses config, opens the listening socket, checks and adopts the
 // plugin files, then supervises the worker processes that load the plugins and serve
-// (master.hpp, worker.hpp). SIGHUP hot-swaps plugins whose files changed; SIGTERM drains.
+// (master.hpp, worker.hpp). SIGHUP hot-swaps plugins whose files changed; SIGTERM drains;
+// SIGUSR2 re-executes a new build in place (upgrade.hpp). Under systemd: socket activation
+// (listener.hpp), readiness and watchdog (notify.hpp).
 #include "config.hpp"
 #include "generations.hpp"
 #include "host_api.hpp"
 #include "listener.hpp"
 #include "log.hpp"
 #include "master.hpp"
+#include "notify.hpp"
 #include "shared_state.hpp"
+#include "upgrade.hpp"
 #include "worker_db.hpp"
 
 #include <sys/resource.h>
@@ -71,6 +75,7 @@ int check_config(const Config &config) {
 }  // namespace
 
 int main(int argc, char **argv) {
+    upgrade::remember(argc, argv);
     ParseResult parsed = parse_config(argc, argv);
     if (!parsed.config) {
         (parsed.exit_code == 0 ? std::cout : std::cerr) << parsed.message << std::endl;
@@ -89,7 +94,7 @@ int main(int argc, char **argv) {
     // sigtimedwait(). SIGPIPE: a client that went away must not kill a worker.
     sigset_t signals;
     sigemptyset(&signals);
-    for (int sig : {SIGHUP, SIGTERM, SIGINT, SIGCHLD, SIGUSR1}) sigaddset(&signals, sig);
+    for (int sig : {SIGHUP, SIGTERM, SIGINT, SIGCHLD, SIGUSR1, SIGUSR2}) sigaddset(&signals, sig);
     (void)sigprocmask(SIG_BLOCK, &signals, nullptr);
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) log_line(1, "master", "cannot ignore SIGPIPE");
     // libpq waits this long for a down database before a request gets its 503.
@@ -97,7 +102,10 @@ int main(int argc, char **argv) {
 
     raise_open_files_limit();
     std::string error;
-    const int listen_fd = open_listener(config.listen, config.socket_mode, error);
+    // systemd's socket (shopd.socket), or the one an upgraded executable handed over.
+    int listen_fd = inherited_listener(error);
+    const bool inherited = listen_fd >= 0;
+    if (listen_fd == -1) listen_fd = open_listener(config.listen, config.socket_mode, error);
     if (listen_fd < 0) {
         log_line(2, "master", error);
         return 1;
@@ -108,6 +116,7 @@ int main(int argc, char **argv) {
     install_host_globals(&config, &metrics);
     SharedState &shared = *SharedState::create();
     shared.master_pid = getpid();
+    heartbeat::create();
     Generations generations(config.plugin_dir, config.plugins, config.generation_dir,
                             config.database_url);
     error = adopt_all(generations, shared);
@@ -116,8 +125,9 @@ int main(int argc, char **argv) {
         return 1;
     }
     log_line(0, "master",
-             "listening on " + config.listen + ": " + std::to_string(config.processes) +
-                 " worker processes x " + std::to_string(config.workers) + " threads");
+             "listening on " + (inherited ? "an inherited socket" : config.listen) + ": " +
+                 std::to_string(config.processes) + " worker processes x " +
+                 std::to_string(config.workers) + " threads");
     const int rc = supervise(config, shared, generations, metrics, listen_fd, signals);
     (void)std::fflush(stderr);
     return rc;

@@ -12,7 +12,6 @@
 #include <cstring>
 
 namespace shopd::host {
-namespace {
 
 using std::chrono::milliseconds;
 
@@ -23,8 +22,6 @@ std::string describe_exit(int status) {
     return "exited with status " + std::to_string(WEXITSTATUS(status));
 }
 
-}  // namespace
-
 int Master::run(const sigset_t &signals) {
     for (std::size_t i = 0; i < children_.size(); ++i) spawn(i);
     for (;;) {
@@ -34,11 +31,42 @@ int Master::run(const sigset_t &signals) {
             log_line(0, "master", std::string("stopping on ") + strsignal(sig));
             return drain();
         }
-        if (sig == SIGHUP) reload();
+        if (sig == SIGHUP) {
+            systemd_.reloading();
+            reload();
+            systemd_.reloaded(pids(), reports());
+        }
         if (sig == SIGUSR1) run_command();
+        if (sig == SIGUSR2) upgrade();
         if (!reap()) return drain(1);
         respawn_due();
+        respawn_shadow_due();
+        systemd_.tick(pids(), reports());
+        old_.tick(systemd_.ready());
     }
+}
+
+std::vector<pid_t> Master::pids() const {
+    std::vector<pid_t> v;
+    for (const Child &c : children_) v.push_back(c.pid);
+    return v;
+}
+
+/// Re-executes in place (upgrade.hpp); returns only when refused, and then keeps serving.
+void Master::upgrade() {
+    if (old_.pending()) {
+        log_line(1, "master", "SIGUSR2 ignored: the previous upgrade is still draining");
+        return;
+    }
+    Manifest m{};
+    shared_.manifest.read(m);
+    const std::string copy = m.count > 0 ? m.entries[0].copy : "";
+    systemd_.reloading();
+    // A shadow process ends with the old workers: the new image starts without a shadow.
+    std::vector<pid_t> old = pids();
+    if (shadow_pid_ > 0) old.push_back(shadow_pid_);
+    upgrade::exec_new(listen_fd_, old, copy.substr(0, copy.rfind('/')));
+    systemd_.reloaded(pids(), reports());
 }
 
 void Master::spawn(std::size_t slot) {
@@ -52,6 +80,7 @@ void Master::spawn(std::size_t slot) {
     }
     c.pid = pid;
     c.started = Clock::now();
+    heartbeat::reset(slot);
     log_line(0, "master",
              "worker " + std::to_string(slot) + " started (pid " + std::to_string(pid) + ")");
 }
@@ -65,7 +94,10 @@ bool Master::reap() {
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         const auto it = std::find_if(children_.begin(), children_.end(),
                                      [pid](const Child &c) { return c.pid == pid; });
-        if (it == children_.end()) continue;
+        if (it == children_.end()) {
+            (void)reap_shadow(pid, status);
+            continue;
+        }
         const std::size_t slot = static_cast<std::size_t>(it - children_.begin());
         shared_.workers[slot].reset();
         it->pid = 0;
@@ -102,6 +134,8 @@ std::vector<WorkerReport> Master::reports() const { return shared_.live_workers(
 
 /// SIGTERM to every worker (they finish in-flight requests), wait, then SIGKILL stragglers.
 int Master::drain(int rc) {
+    stop_shadow();
+    systemd_.stopping();
     for (const Child &c : children_)
         if (c.pid > 0) kill(c.pid, SIGTERM);
     const auto deadline = Clock::now() + std::chrono::seconds(20);

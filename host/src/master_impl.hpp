@@ -6,7 +6,9 @@
 #include "config.hpp"
 #include "generations.hpp"
 #include "metrics.hpp"
+#include "notify.hpp"
 #include "shared_state.hpp"
+#include "upgrade.hpp"
 
 #include <sys/types.h>
 
@@ -17,12 +19,15 @@
 
 namespace shopd::host {
 
+/// "killed by signal 11 (Segmentation fault)" or "exited with status 3".
+std::string describe_exit(int status);
+
 class Master {
 public:
     Master(const Config &config, SharedState &shared, Generations &generations, Metrics &metrics,
            int listen_fd)
         : config_(config), shared_(shared), generations_(generations), listen_fd_(listen_fd),
-          metrics_(metrics), children_(config.processes) {}
+          metrics_(metrics), children_(config.processes), systemd_(config.database_url) {}
 
     /// Forks the workers and supervises them until SIGTERM/SIGINT; returns the exit code.
     int run(const sigset_t &signals);
@@ -42,6 +47,8 @@ private:
     void respawn_due();
     int drain(int rc = 0);
     std::vector<WorkerReport> reports() const;
+    std::vector<pid_t> pids() const;
+    void upgrade();  // SIGUSR2 (upgrade.hpp)
 
     // master_plugins.cpp
     void reload();
@@ -49,6 +56,16 @@ private:
     bool all_applied(std::uint64_t generation) const;
     void run_command();
     CommandResult rollback(const std::string &name);
+
+    // master_shadow.cpp
+    CommandResult shadow_start(const std::string &name, const std::string &path);
+    CommandResult shadow_stop(const std::string &name);
+    CommandResult promote(const std::string &name);
+    void spawn_shadow();
+    void stop_shadow(bool keep_copy = false);
+    bool reap_shadow(pid_t pid, int status);
+    void respawn_shadow_due();
+    void write_shadow_control(const char *state, const std::string &error);
 
     const Config &config_;
     SharedState &shared_;
@@ -60,6 +77,12 @@ private:
     std::uint64_t deaths_ = 0;        ///< workers reaped so far
     std::string last_death_;          ///< how the last one ended
     std::uint64_t last_command_ = 0;  ///< ticket of the last command run
+    ManifestEntry shadow_{};          ///< the shadow's candidate (serial 0: none)
+    pid_t shadow_pid_ = 0;
+    Clock::time_point shadow_started_{}, shadow_respawn_at_{};
+    std::chrono::milliseconds shadow_backoff_{0};
+    Notifier systemd_;         ///< sd_notify: readiness, reload, watchdog
+    upgrade::OldWorkers old_;  ///< the previous image's workers, after an upgrade
 };
 
 }  // namespace shopd::host

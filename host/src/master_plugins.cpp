@@ -28,6 +28,9 @@ void Master::reload() {
             : generations_.revert_refused(m, record, reports());
     if (reverted) publish(m);
     shared_.last_reload.write(record);
+    for (std::uint32_t i = 0; i < record.count; ++i)
+        if (std::string(record.plugins[i].outcome) == "reloaded")
+            metrics_.count_plugin_swap(record.plugins[i].name);
     shared_.reload_completed.store(tickets);
 }
 
@@ -59,8 +62,15 @@ void Master::run_command() {
     if (c.ticket == 0 || c.ticket == last_command_) return;
     last_command_ = c.ticket;
     CommandResult r{};
-    if (std::string(c.op) == "rollback") {
+    const std::string op = c.op;
+    if (op == "rollback") {
         r = rollback(c.name);
+    } else if (op == "shadow") {
+        r = shadow_start(c.name, c.arg);
+    } else if (op == "shadow-stop") {
+        r = shadow_stop(c.name);
+    } else if (op == "promote") {
+        r = promote(c.name);
     } else {
         r.status = 400;
         copy_text(r.message, "unknown command \"" + std::string(c.op) + "\"");
@@ -86,6 +96,7 @@ CommandResult Master::rollback(const std::string &name) {
         }
         ++m.generation;
         publish(m);
+        metrics_.count_plugin_swap(name);
         std::string what = "rolled back ";
         what.append(name).append(" from ").append(from).append(" to ").append(m.entries[i].version);
         log_line(0, "master", what);

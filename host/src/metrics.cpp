@@ -7,6 +7,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <new>
 #include <sstream>
@@ -37,7 +38,25 @@ std::string escape_label(const std::string &v) {
     return out;
 }
 
+/// One counter family out of the events table: the entries of `kind`, labelled `label`.
+void render_events(std::ostream &out,
+                   const std::map<std::pair<std::string, std::string>, std::uint64_t> &events,
+                   const std::string &kind, const char *name, const char *help, const char *label) {
+    out << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n";
+    for (auto it = events.lower_bound({kind, ""}); it != events.end() && it->first.first == kind;
+         ++it)
+        out << name << "{" << label << "=\"" << escape_label(it->first.second) << "\"} "
+            << it->second << "\n";
+}
+
 }  // namespace
+
+/// One (route, status)'s latency: per-bucket counts (not cumulative: a request counts in the first
+/// bucket that holds it, none beyond the last; render() adds them up) and the sum.
+struct RouteLatency {
+    std::atomic<std::uint64_t> buckets[Metrics::kBucketsUs.size()];
+    std::atomic<std::int64_t> sum_us;
+};
 
 struct Metrics::Shared {
     std::atomic<std::uint64_t> buckets[kBucketsUs.size()];
@@ -46,7 +65,9 @@ struct Metrics::Shared {
     std::atomic<std::uint64_t> requests_overflow[kOverflowStatuses];
     std::atomic<std::uint64_t> db_errors_overflow;
     SharedCounterTable requests;
+    RouteLatency route_latency[SharedCounterTable::kSlots];  // beside requests' slot of the key
     SharedCounterTable db_errors;
+    SharedCounterTable events;  // ("swap", plugin); full: dropped
 };
 
 Metrics::Metrics() {
@@ -67,9 +88,18 @@ std::string micros_as_seconds(std::int64_t micros) {
 }
 
 void Metrics::observe(const std::string &route, int status, std::int64_t micros) {
-    if (auto *c = shm_->requests.counter(route, "", status))
-        c->fetch_add(1, std::memory_order_relaxed);
-    else
+    if (const auto found = shm_->requests.slot(route, "", status); found >= 0) {
+        const auto slot = static_cast<std::size_t>(found);
+        // The count first, then the bucket (release); render() reads the other way round.
+        shm_->requests.count_at(slot).fetch_add(1, std::memory_order_release);
+        RouteLatency &l = shm_->route_latency[slot];
+        l.sum_us.fetch_add(micros, std::memory_order_relaxed);
+        for (std::size_t i = 0; i < kBucketsUs.size(); ++i)
+            if (micros <= kBucketsUs[i]) {
+                l.buckets[i].fetch_add(1, std::memory_order_release);
+                break;
+            }
+    } else
         shm_->requests_overflow[status >= 0 && status < kOverflowStatuses ? status : 0].fetch_add(
             1, std::memory_order_relaxed);
     // Count first, then buckets from the widest down (release); render() reads them in the
@@ -87,11 +117,46 @@ void Metrics::count_db_error(const std::string &plugin, const std::string &sqlst
         shm_->db_errors_overflow.fetch_add(1, std::memory_order_relaxed);
 }
 
+void Metrics::render_route_latency(
+    std::ostream &out, const std::map<std::pair<std::string, int>, std::size_t> &slots) const {
+    out << "# HELP shopd_route_duration_seconds Time from request accepted to response written, "
+           "by route pattern and status.\n"
+           "# TYPE shopd_route_duration_seconds histogram\n";
+    for (const auto &[key, slot] : slots) {
+        const RouteLatency &l = shm_->route_latency[slot];
+        const std::string labels = "route=\"" + escape_label(key.first) + "\",status=\"" +
+                                   std::to_string(key.second) + "\"";
+        std::uint64_t cumulative = 0;
+        for (std::size_t i = 0; i < kBucketsUs.size(); ++i) {
+            cumulative += l.buckets[i].load(std::memory_order_acquire);
+            out << "shopd_route_duration_seconds_bucket{" << labels << ",le=\""
+                << micros_as_seconds(kBucketsUs[i]) << "\"} " << cumulative << "\n";
+        }
+        // Read after the buckets: observe() counts before it fills a bucket, so this is never
+        // below them.
+        const std::uint64_t count =
+            std::max(cumulative, shm_->requests.count_at(slot).load(std::memory_order_acquire));
+        out << "shopd_route_duration_seconds_bucket{" << labels << ",le=\"+Inf\"} " << count << "\n"
+            << "shopd_route_duration_seconds_sum{" << labels << "} "
+            << micros_as_seconds(l.sum_us.load(std::memory_order_relaxed)) << "\n"
+            << "shopd_route_duration_seconds_count{" << labels << "} " << count << "\n";
+    }
+}
+
+void Metrics::count_plugin_swap(const std::string &plugin) {
+    if (auto *c = shm_->events.counter("swap", plugin, 0))
+        c->fetch_add(1, std::memory_order_relaxed);
+}
+
 std::string Metrics::render(const std::vector<std::array<std::string, 3>> &plugins) const {
     // Gather and sort (std::map gives the order, and merges an overflow series with a real key
     // that happens to be spelled "other").
     std::map<std::pair<std::string, int>, std::uint64_t> requests;
-    for (auto &s : shm_->requests.snapshot()) requests[{std::move(s.a), s.num}] += s.count;
+    std::map<std::pair<std::string, int>, std::size_t> latency_slot;
+    for (auto &s : shm_->requests.snapshot()) {
+        latency_slot[{s.a, s.num}] = s.slot;
+        requests[{std::move(s.a), s.num}] += s.count;
+    }
     for (int st = 0; st < kOverflowStatuses; ++st)
         if (auto n = shm_->requests_overflow[st].load(std::memory_order_relaxed))
             requests[{"other", st}] += n;
@@ -107,6 +172,9 @@ std::string Metrics::render(const std::vector<std::array<std::string, 3>> &plugi
     const std::int64_t sum_us = shm_->sum_us.load(std::memory_order_relaxed);
     const std::uint64_t count = shm_->count.load(std::memory_order_acquire);
 
+    std::map<std::pair<std::string, std::string>, std::uint64_t> events;
+    for (auto &s : shm_->events.snapshot()) events[{std::move(s.a), std::move(s.b)}] += s.count;
+
     std::ostringstream out;
     out << "# HELP shopd_requests_total Requests served, by route pattern and status.\n"
            "# TYPE shopd_requests_total counter\n";
@@ -121,6 +189,7 @@ std::string Metrics::render(const std::vector<std::array<std::string, 3>> &plugi
     out << "shopd_request_duration_seconds_bucket{le=\"+Inf\"} " << count << "\n"
         << "shopd_request_duration_seconds_sum " << micros_as_seconds(sum_us) << "\n"
         << "shopd_request_duration_seconds_count " << count << "\n";
+    render_route_latency(out, latency_slot);
     out << "# HELP shopd_plugin_info Loaded plugin generations serving new requests.\n"
            "# TYPE shopd_plugin_info gauge\n";
     for (const auto &p : plugins)
@@ -131,6 +200,8 @@ std::string Metrics::render(const std::vector<std::array<std::string, 3>> &plugi
     for (const auto &[key, n] : db_errors)
         out << "shopd_db_errors_total{plugin=\"" << escape_label(key.first) << "\",sqlstate=\""
             << escape_label(key.second) << "\"} " << n << "\n";
+    render_events(out, events, "swap", "shopd_plugin_swaps_total",
+                  "Reloads that put a changed plugin in service.", "plugin");
     return out.str();
 }
 

@@ -1,4 +1,5 @@
-// Prometheus metrics: requests by route and status, a latency histogram, database errors.
+// Prometheus metrics: requests by route and status, latency histograms (overall and by route and
+// status), database errors.
 //
 // All data lives in one anonymous shared mapping made by the constructor, so a Metrics created
 // before fork() is written by every worker process and any of them renders the totals over all
@@ -9,6 +10,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <iosfwd>
 #include <map>
 #include <mutex>
 #include <string>
@@ -33,6 +35,8 @@ public:
 
     void observe(const std::string &route, int status, std::int64_t micros);
     void count_db_error(const std::string &plugin, const std::string &sqlstate);
+    /// shopd_plugin_swaps_total{plugin}: a reload that put a changed plugin in service.
+    void count_plugin_swap(const std::string &plugin);
 
     /// Renders the text exposition format; `plugins` are (name, version, abi) triples.
     std::string render(const std::vector<std::array<std::string, 3>> &plugins) const;
@@ -45,6 +49,10 @@ public:
     static constexpr std::size_t kKeyBytes = SharedCounterTable::kKeyBytes;
 
 private:
+    /// shopd_route_duration_seconds: one histogram per (route, status) -> requests table slot.
+    void render_route_latency(
+        std::ostream &out, const std::map<std::pair<std::string, int>, std::size_t> &slots) const;
+
     struct Shared;  // defined in metrics.cpp; lives in the shared mapping
     Shared *shm_ = nullptr;
 };

@@ -7,6 +7,9 @@
 #include "fcgi_io.hpp"
 #include "host_api.hpp"
 #include "log.hpp"
+#include "notify.hpp"
+#include "shadow.hpp"
+#include "upgrade.hpp"
 #include "worker_db.hpp"
 
 #include <fcgiapp.h>
@@ -27,28 +30,6 @@ using Clock = std::chrono::steady_clock;
 
 /// New connections accepted per wake-up of the listening socket (see next_connection()).
 constexpr int kAcceptBatch = 128;
-
-/// The C view of `in` that a plugin's handle() gets.
-shopd_request plugin_request(const Incoming &in, const std::vector<const char *> &params,
-                             bool is_admin, HostRequest &hr) {
-    shopd_request req{};
-    req.method = in.method.c_str();
-    req.path = in.path.c_str();
-    req.query = in.query.c_str();
-    req.body = in.body.c_str();
-    req.body_len = in.body.size();
-    req.content_type = in.content_type.c_str();
-    req.params = params.data();
-    req.param_count = params.size();
-    req.bearer_token = in.bearer.c_str();
-    req.is_admin = is_admin ? 1 : 0;
-    req.idempotency_key = in.idempotency_key.c_str();
-    req.request_id = in.request_id.c_str();
-    req.base_url = in.base_url.c_str();
-    req.host = host_api();
-    req.host_ctx = &hr;
-    return req;
-}
 
 }  // namespace
 
@@ -72,12 +53,14 @@ int Server::run() {
     std::vector<std::thread> threads;
     for (unsigned i = 0; i < config_.workers; ++i) threads.emplace_back([this] { worker_loop(); });
     for (auto &t : threads) t.detach();
-    // After stop() threads answer what already arrived on their connections (closing each after
-    // its answer) and leave once idle for one epoll timeout (200 ms); wait up to 10 s for them,
-    // then let process exit end the rest (and idle connections).
+    // After stop() threads answer what arrives on their connections and leave once no
+    // connection is left parked (drain::close_idle closes them while idle); wait up to 10 s for
+    // them, then let process exit end the rest.
     while (!stopping_) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    for (int i = 0; i < 200 && (in_flight_ > 0 || loops_ > 0); ++i)
+    for (int i = 0; i < 200 && (in_flight_ > 0 || loops_ > 0); ++i) {
+        (void)drain::close_idle();  // also while every thread is busy
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
     log_line(0, "host", "stopped");
     return 0;
 }
@@ -92,10 +75,11 @@ void Server::stop() {
 /// Waits for work: a new connection on the listening socket or a parked kept-alive one that
 /// became readable. Returns the connection's fd and whether it is new (-1: nothing yet).
 std::pair<int, bool> Server::next_connection() {
+    heartbeat::beat();  // the master feeds systemd's watchdog only while every worker beats
     epoll_event ev{};
     if (epoll_wait(epoll_fd_, &ev, 1, 200) != 1) return {-1, false};
     const int fd = ev.data.fd;  // a copy: epoll_event is packed
-    if (fd != listen_fd_) return {fd, false};
+    if (fd != listen_fd_) return {drain::taken(fd) ? fd : -1, false};
     // New connections join the epoll set behind the ones already waiting, in arrival order, a
     // bounded batch at a time: serving each new connection at once gave the listening socket
     // one turn per round of ready kept-alive connections, and under a burst of new connections
@@ -116,7 +100,10 @@ void Server::park(int fd, bool is_new) {
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLONESHOT | EPOLLRDHUP;
     ev.data.fd = fd;
-    if (epoll_ctl(epoll_fd_, is_new ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev) != 0) close(fd);
+    drain::parked(fd);  // before epoll can hand it to another thread
+    if (epoll_ctl(epoll_fd_, is_new ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev) != 0 &&
+        drain::taken(fd))
+        close(fd);
 }
 
 void Server::worker_loop() {
@@ -131,7 +118,8 @@ void Server::worker_loop() {
         // Draining (after stop()): requests already on our connections are still answered; a
         // thread leaves once nothing arrived for one epoll timeout.
         if (fd < 0) {
-            if (stopping_) break;
+            // Draining: idle parked connections are closed here, not left to process exit.
+            if (stopping_ && drain::close_idle() == 0) break;
             continue;
         }
         // Give libfcgi the connection we picked; keepConnection stops it closing the fd before
@@ -143,7 +131,10 @@ void Server::worker_loop() {
         // On EOF of a parked connection libfcgi may accept a fresh one itself: new to epoll too.
         const bool fresh = is_new || r.ipcFd != fd;
         serve_one(r, db, builtins);
-        if (stopping_) r.keepConnection = 0;  // answered, then closed: nginx stops reusing it
+        // Answered, then closed: nginx stops reusing it. Not in a gentle drain (upgrade): closed
+        // right after an answer (libfcgi even reads and drops what follows), nginx may already
+        // have sent the next request on it; drain::close_idle closes it once nginx left it idle.
+        if (stopping_ && !drain::gentle()) r.keepConnection = 0;
         FCGX_Finish_r(&r);
         if (r.ipcFd >= 0) park(r.ipcFd, fresh);
         r.ipcFd = -1;
@@ -158,6 +149,7 @@ void Server::serve_one(FCGX_Request &r, WorkerDb &db, Builtins &builtins) {
     if (!config_.public_url.empty()) in.base_url = config_.public_url;
     shopd_response resp;
     std::string route = "unmatched";
+    ShadowOffer offer;
     if (!read_body(r, in, config_.max_body_bytes))
         set_problem(resp, 413,
                     "Request body exceeds " + std::to_string(config_.max_body_bytes) + " bytes.");
@@ -166,11 +158,12 @@ void Server::serve_one(FCGX_Request &r, WorkerDb &db, Builtins &builtins) {
     else if (!builtins.serve(in, db, resp, route)) {
         // Nothing of the answer is written yet: a crash in the plugin can still answer 500.
         const CrashGuard guard(r.ipcFd, r.requestId, in.request_id);
-        dispatch(in, db, resp, route);
+        dispatch(in, db, resp, route, offer);
     }
     apply_conditional_get(in, resp);
     cors_.decorate(in, resp);
     write_response(r, in, resp);
+    if (!offer.plugin.empty()) fleet_.offer_shadow(offer, in, resp);  // after answering
     const auto micros =
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
     metrics_.observe(route, resp.status, micros);
@@ -187,7 +180,8 @@ void Server::serve_one(FCGX_Request &r, WorkerDb &db, Builtins &builtins) {
 /// Routes one request to its plugin. When the plugin reports a broken connection, the worker
 /// reconnects; if nothing of the request reached the server (or it only reads), it runs once
 /// more on the fresh connection, so a connection that died while idle fails no request.
-void Server::dispatch(const Incoming &in, WorkerDb &db, shopd_response &resp, std::string &route) {
+void Server::dispatch(const Incoming &in, WorkerDb &db, shopd_response &resp, std::string &route,
+                      ShadowOffer &offer) {
     const auto snap = registry_.snapshot();
     if (!snap) return set_problem(resp, 503, "The server is shutting down.");
     const Match m = snap->router.match(in.method, in.path);
@@ -204,12 +198,14 @@ void Server::dispatch(const Incoming &in, WorkerDb &db, shopd_response &resp, st
     HostRequest hr{snap};
     shopd_request req = plugin_request(in, params, admins_.matches(in.bearer), hr);
     const LoadedPlugin &plugin = *snap->plugins[m.route->owner];
+    const auto started = Clock::now();
     for (int attempt = 1;; ++attempt) {
         req.db = db.get();
         hr.connection_lost = hr.retry_safe = false;
         resp = shopd_response{};
         plugin.handle(m.route->id, req, resp);
-        if (!hr.connection_lost) return;
+        if (!hr.connection_lost)
+            return fleet_.consider_shadow(plugin, req.is_admin != 0, started, offer);
         db.reset();
         const bool again = attempt == 1 && req.db && (hr.retry_safe || in.method == "GET");
         if (!again) return;

@@ -17,6 +17,7 @@ typedef struct FCGX_Request FCGX_Request;
 namespace shopd::host {
 
 class Builtins;
+struct ShadowOffer;
 class Fleet;
 class WorkerDb;
 struct Incoming;
@@ -36,7 +37,8 @@ private:
     std::pair<int, bool> next_connection();
     void park(int fd, bool is_new);
     void serve_one(FCGX_Request &r, WorkerDb &db, Builtins &builtins);
-    void dispatch(const Incoming &in, WorkerDb &db, shopd_response &resp, std::string &route);
+    void dispatch(const Incoming &in, WorkerDb &db, shopd_response &resp, std::string &route,
+                  ShadowOffer &offer);
 
     const Config &config_;
     const AdminTokens &admins_;

@@ -99,16 +99,16 @@ std::uint32_t wait_while_writing(Slot &s) {
     }
 }
 
-/// The counter of `k` among `slots`, inserting it if needed; nullptr when all are taken.
-std::atomic<std::uint64_t> *find_or_insert(Slot (&slots)[SharedCounterTable::kSlots],
-                                           const Key &k) {
+/// The index of `k` among `slots`, inserting it if needed; -1 when all are taken.
+std::ptrdiff_t find_or_insert(Slot (&slots)[SharedCounterTable::kSlots], const Key &k) {
     constexpr std::size_t n = SharedCounterTable::kSlots;
     for (std::size_t probe = 0; probe < n; ++probe) {
-        Slot &s = slots[(k.hash + probe) % n];
+        const std::size_t i = (k.hash + probe) % n;
+        Slot &s = slots[i];
         for (;;) {  // re-examines this slot until it is decided; each state change is final
             std::uint32_t st = wait_while_writing(s);
             if (st == kReady) {
-                if (matches(s, k)) return &s.count;
+                if (matches(s, k)) return static_cast<std::ptrdiff_t>(i);
                 break;
             }
             if (st == kDead) break;
@@ -124,26 +124,33 @@ std::atomic<std::uint64_t> *find_or_insert(Slot (&slots)[SharedCounterTable::kSl
             std::memcpy(s.key + k.a.size(), k.b.data(), k.b.size());
             expected = kWriting;
             if (s.state.compare_exchange_strong(expected, kReady, std::memory_order_acq_rel))
-                return &s.count;
+                return static_cast<std::ptrdiff_t>(i);
             break;  // we were presumed dead and the slot abandoned: probe on
         }
     }
-    return nullptr;
+    return -1;
 }
 
 }  // namespace
 
 std::atomic<std::uint64_t> *SharedCounterTable::counter(const std::string &a, const std::string &b,
                                                         std::int32_t num) {
+    const std::ptrdiff_t i = slot(a, b, num);
+    return i < 0 ? nullptr : &slots_[static_cast<std::size_t>(i)].count;
+}
+
+std::ptrdiff_t SharedCounterTable::slot(const std::string &a, const std::string &b,
+                                        std::int32_t num) {
     return find_or_insert(slots_, make_key(a, b, num));
 }
 
 std::vector<SharedCounterTable::Entry> SharedCounterTable::snapshot() const {
     std::vector<Entry> out;
-    for (const Slot &s : slots_) {
+    for (std::size_t i = 0; i < kSlots; ++i) {
+        const Slot &s = slots_[i];
         if (s.state.load(std::memory_order_acquire) != kReady) continue;
         out.push_back({std::string(s.key, s.a_len), std::string(s.key + s.a_len, s.b_len), s.num,
-                       s.count.load(std::memory_order_relaxed)});
+                       s.count.load(std::memory_order_relaxed), i});
     }
     return out;
 }

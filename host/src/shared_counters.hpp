@@ -30,6 +30,10 @@ public:
     /// full. The pointer stays valid (and keeps its key) for the table's lifetime.
     std::atomic<std::uint64_t> *counter(const std::string &a, const std::string &b,
                                         std::int32_t num);
+    /// The slot index of (a, b, num), inserted if new (-1 when the table is full): lets a caller
+    /// keep more per-key data (a histogram) in its own array of kSlots entries beside the table.
+    std::ptrdiff_t slot(const std::string &a, const std::string &b, std::int32_t num);
+    std::atomic<std::uint64_t> &count_at(std::size_t slot) { return slots_[slot].count; }
 
     /// One filled slot as read by snapshot().
     struct Entry {
@@ -37,6 +41,7 @@ public:
         std::string b;
         std::int32_t num;
         std::uint64_t count;
+        std::size_t slot;  // index for count_at() and callers' per-slot arrays
     };
     /// Every filled slot with its count at the moment it was read (unordered; slots being
     /// written right now are left out).

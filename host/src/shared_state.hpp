@@ -5,6 +5,9 @@
 // writer; readers copy and retry while a write is in progress).
 #pragma once
 
+#include "seqlocked.hpp"
+#include "shadow_state.hpp"
+
 #include <sys/types.h>
 
 #include <atomic>
@@ -18,14 +21,6 @@ namespace shopd::host {
 
 constexpr std::size_t kMaxProcesses = 64;
 constexpr std::size_t kMaxPlugins = 16;
-
-/// Copies `s` into a fixed buffer, truncated and NUL-terminated.
-template <std::size_t N>
-void copy_text(char (&dst)[N], const std::string &s) {
-    const std::size_t n = s.size() < N - 1 ? s.size() : N - 1;
-    std::memcpy(dst, s.data(), n);
-    dst[n] = '\0';
-}
 
 /// One plugin's serving generation, as the master decided it.
 struct ManifestEntry {
@@ -85,40 +80,6 @@ struct WorkerReport {
     std::uint32_t plugin_count;
 };
 
-/// A record with one writer and any number of readers in other processes.
-template <class T>
-class Seqlocked {
-public:
-    void write(const T &value) {
-        seq_.fetch_add(1, std::memory_order_acq_rel);  // odd: write in progress
-        std::atomic_thread_fence(std::memory_order_release);
-        std::memcpy(static_cast<void *>(&value_), &value, sizeof(T));
-        std::atomic_thread_fence(std::memory_order_release);
-        seq_.fetch_add(1, std::memory_order_release);
-    }
-    /// Clears the record after its writer died (perhaps mid-write); the caller becomes the writer.
-    void reset() {
-        if (seq_.load() % 2 != 0) seq_.fetch_add(1);
-        write(T{});
-    }
-    /// A consistent copy; `out` is value-initialised while nothing was written yet.
-    void read(T &out) const {
-        for (int spins = 0;; ++spins) {
-            const std::uint64_t before = seq_.load(std::memory_order_acquire);
-            std::memcpy(static_cast<void *>(&out), &value_, sizeof(T));
-            std::atomic_thread_fence(std::memory_order_acquire);
-            // A writer killed mid-write leaves the count odd forever: take what is there then.
-            if ((before % 2 == 0 && seq_.load(std::memory_order_relaxed) == before) ||
-                spins > 100000)
-                return;
-        }
-    }
-
-private:
-    std::atomic<std::uint64_t> seq_{0};
-    T value_{};
-};
-
 struct SharedState {
     std::atomic<pid_t> master_pid{0};
     /// Reload tickets: a worker's reload endpoint takes one and signals the master, which marks
@@ -134,6 +95,7 @@ struct SharedState {
     std::atomic<std::uint64_t> command_tickets{0};
     Seqlocked<CommandRequest> command;
     Seqlocked<CommandResult> command_result;
+    ShadowShared shadow;  ///< shadow mode (shadow_state.hpp)
 
     /// Maps a zeroed SharedState shared with every process forked afterwards.
     static SharedState *create();

@@ -5,7 +5,9 @@
 #include "crash_guard.hpp"
 #include "host_api.hpp"
 #include "log.hpp"
+#include "notify.hpp"
 #include "server.hpp"
+#include "upgrade.hpp"
 
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -130,6 +132,7 @@ void signal_loop(sigset_t set, Server &server, Fleet &fleet, AdminTokens &admins
                              std::to_string(outcome.refused.size()) + " refused");
         } else {
             log_line(0, "host", std::string("stopping on ") + strsignal(sig));
+            if (sig == SIGUSR2) drain::set_gentle();  // replaced by an upgrade (upgrade.hpp)
             server.stop();
             return;
         }
@@ -143,11 +146,13 @@ void run_worker(const Config &config, SharedState &shared, std::size_t slot, int
     // A master killed outright takes its workers with it (they drain, then exit).
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != shared.master_pid.load()) _exit(0);
+    heartbeat::set_slot(slot);
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGUSR2);
     install_crash_handlers();
     AdminTokens admins(config.admin_tokens, config.admin_token_file);
     install_host_globals(&config, &metrics);

@@ -14,6 +14,9 @@
 
 namespace shopd::host {
 
+struct Incoming;
+struct ShadowOffer;
+
 /// A worker's view of the supervision: the manifest, its own report, reload tickets.
 class Fleet {
 public:
@@ -30,6 +33,14 @@ public:
     CommandResult command(const std::string &op, const std::string &name, const std::string &arg,
                           std::chrono::milliseconds timeout);
     Manifest manifest() const;
+    /// Shadow mode (shadow_feed.cpp): notes in `offer` that `plugin` served a request since
+    /// `started`, when it is the shadowed plugin; then hands the served request to the shadow.
+    void consider_shadow(const LoadedPlugin &plugin, bool is_admin,
+                         std::chrono::steady_clock::time_point started, ShadowOffer &offer) const;
+    void offer_shadow(const ShadowOffer &offer, const Incoming &in,
+                      const shopd_response &resp) const;
+    /// The shadow mode's shared state (for the admin API and /metrics).
+    const ShadowShared &shadow() const { return shared_.shadow; }
     /// Every live worker's report.
     std::vector<WorkerReport> workers() const;
 

@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 #include <utility>
 
 namespace shopd::checkout {
@@ -44,23 +45,28 @@ std::vector<Line> lines_of(const pqxx::result &rows) {
     return out;
 }
 
-const Statement kReservation{"checkout.reservation",
-                             "SELECT status, floor(extract(epoch FROM expires_at))::bigint, total "
-                             "FROM reservations WHERE id = $1 AND customer_id = $2"};
-const Statement kReservationItems{"checkout.reservation_items",
-                                  "SELECT variant_id, quantity, unit_price FROM reservation_items "
-                                  "WHERE reservation_id = $1 ORDER BY id"};
+// The reservation with its items (in the order written), in one statement: one row per item,
+// or one row of NULL items for a reservation without any.
+const Statement kReservationWithItems{
+    "checkout.reservation_with_items",
+    "SELECT r.status, floor(extract(epoch FROM r.expires_at))::bigint, r.total, "
+    "i.variant_id, i.quantity, i.unit_price FROM reservations r "
+    "LEFT JOIN reservation_items i ON i.reservation_id = r.id "
+    "WHERE r.id = $1 AND r.customer_id = $2 ORDER BY i.id"};
 
 /// The caller's reservation `id`; 404 when there is none (another customer's included).
 Reservation load_reservation(pqxx::work &tx, std::int64_t id, std::int64_t customer_id) {
-    const auto rows = exec(tx, kReservation, id, customer_id);
+    const auto rows = exec(tx, kReservationWithItems, id, customer_id);
     if (rows.empty()) throw not_found();
     Reservation r;
     r.id = id;
     r.status = rows[0][0].c_str();
     r.expires_at = rows[0][1].as<std::int64_t>();
     r.total = money_column(rows[0][2]);
-    r.items = lines_of(exec(tx, kReservationItems, id));
+    for (const auto &row : rows)
+        if (!row[3].is_null())
+            r.items.push_back(
+                {row[3].as<std::int64_t>(), row[4].as<std::int64_t>(), money_column(row[5])});
     return r;
 }
 
@@ -73,47 +79,64 @@ Reservation load_reservation(pqxx::work &tx, std::int64_t id, std::int64_t custo
 // the first request's uncommitted insert. PostgreSQL releases the lock only after the first
 // transaction's commit is visible, so whoever gets the lock next sees the stored key. A 64-bit
 // hash collision between two keys would only cost a spurious 409.
-const Statement kTryKeyLock{
-    "checkout.try_key_lock",
-    "SELECT pg_try_advisory_xact_lock(hashtextextended($1::bigint::text || ':' || $2, 0))"};
-const Statement kFindKey{"checkout.find_key",
-                         "SELECT request_hash, reservation_id FROM idempotency_keys "
-                         "WHERE customer_id = $1 AND key = $2 AND reservation_id IS NOT NULL"};
+const Statement kCustomerKeyLock{
+    "checkout.customer_key_lock",
+    "SELECT c.id, c.name, c.tier, "
+    "pg_try_advisory_xact_lock(hashtextextended(c.id::text || ':' || $2, 0)) "
+    "FROM customers c WHERE c.token_hash = $1"};
 const Statement kStoreKey{
     "checkout.store_key",
     "INSERT INTO idempotency_keys (customer_id, key, request_hash, reservation_id) "
     "VALUES ($1, $2, $3, $4)"};
 
 // The cart row lock orders us after the cart plugin's writers, so the lines cannot change
-// between reading and emptying them.
-const Statement kLockCart{"checkout.lock_cart",
-                          "SELECT id FROM carts WHERE customer_id = $1 FOR UPDATE"};
+// between reading and emptying them. The customer lookup (the bearer token) comes with it: one
+// round trip. A scalar subquery, since FOR UPDATE cannot lock the nullable side of a join.
+const Statement kCustomerLockCart{
+    "checkout.customer_lock_cart",
+    "SELECT c.id, c.name, c.tier, "
+    "(SELECT k.id FROM carts k WHERE k.customer_id = c.id FOR UPDATE) "
+    "FROM customers c WHERE c.token_hash = $1"};
+// With an Idempotency-Key: the key's stored outcome and the cart lock, after the key's lock
+// (a statement of its own, so this one's snapshot sees what the key's last holder committed).
+const Statement kFindKeyLockCart{
+    "checkout.find_key_lock_cart",
+    "SELECT (SELECT k.id FROM carts k WHERE k.customer_id = $1 FOR UPDATE), "
+    "i.request_hash, i.reservation_id FROM (SELECT 1) one LEFT JOIN idempotency_keys i "
+    "ON i.customer_id = $1 AND i.key = $2 AND i.reservation_id IS NOT NULL"};
 const Statement kCartLines{
     "checkout.cart_lines",
     "SELECT variant_id, quantity, unit_price FROM cart_items WHERE cart_id = $1 ORDER BY variant_id"};
-const Statement kEmptyCart{"checkout.empty_cart", "DELETE FROM cart_items WHERE cart_id = $1"};
 
-// Every writer of variant rows (checkout, confirm, cancel, release) locks them in id order, so two
-// checkouts sharing variants queue instead of deadlocking. LockRows runs above the Sort.
-const Statement kLockVariants{
-    "checkout.lock_variants",
-    "SELECT id, stock - reserved FROM variants WHERE id = ANY($1::bigint[]) "
-    "ORDER BY id FOR UPDATE"};
-const Statement kAddReserved{
-    "checkout.add_reserved",
-    "UPDATE variants v SET reserved = v.reserved + x.q "
-    "FROM unnest($1::bigint[], $2::integer[]) AS x(id, q) WHERE v.id = x.id"};
-const Statement kInsertReservation{
-    "checkout.insert_reservation",
-    "INSERT INTO reservations (customer_id, expires_at, total) "
-    "VALUES ($1, now() + $2::integer * interval '1 second', $3::numeric) "
-    "RETURNING id, floor(extract(epoch FROM expires_at))::bigint"};
-const Statement kInsertItems{
-    "checkout.insert_items",
-    "INSERT INTO reservation_items (reservation_id, variant_id, quantity, unit_price, line_total) "
-    "SELECT $1, x.v, x.q, x.p, x.t "
-    "FROM unnest($2::bigint[], $3::integer[], $4::numeric[], $5::numeric[]) "
-    "WITH ORDINALITY AS x(v, q, p, t, n) ORDER BY x.n"};
+// The checkout in one statement (issue 14: round trips), run under the cart row lock so its
+// snapshot holds the cart's latest lines. It locks the lines' variant rows in id order (every
+// writer of variant rows does: checkouts sharing variants queue instead of deadlocking; LockRows
+// runs above the Sort, and FOR UPDATE returns each row's latest version), and only when every
+// line is available adds the quantities to `reserved`, writes the reservation and its items
+// (in variant order) and empties the cart. One row per line, in variant order: variant,
+// quantity, unit price, available, then the reservation's id and expiry (NULL when nothing was
+// reserved: an empty cart or a shortage). The aggregate in `ok` reads every locked row first.
+const Statement kReserveCart{
+    "checkout.reserve_cart",
+    "WITH lines AS (SELECT variant_id, quantity, unit_price FROM cart_items WHERE cart_id = $1), "
+    "locked AS (SELECT id, stock - reserved AS available FROM variants "
+    "WHERE id IN (SELECT variant_id FROM lines) ORDER BY id FOR UPDATE), "
+    "checked AS (SELECT l.variant_id, l.quantity, l.unit_price, "
+    "coalesce(k.available, 0) AS available FROM lines l LEFT JOIN locked k ON k.id = l.variant_id), "
+    "ok AS (SELECT coalesce(bool_and(quantity <= available), false) AS ok, "
+    "sum(quantity * unit_price) AS total FROM checked), "
+    "added AS (UPDATE variants v SET reserved = v.reserved + c.quantity FROM checked c, ok "
+    "WHERE ok.ok AND v.id = c.variant_id), "
+    "res AS (INSERT INTO reservations (customer_id, expires_at, total) "
+    "SELECT $2, now() + $3::integer * interval '1 second', ok.total FROM ok WHERE ok.ok "
+    "RETURNING id, floor(extract(epoch FROM expires_at))::bigint AS expires), "
+    "items AS (INSERT INTO reservation_items "
+    "(reservation_id, variant_id, quantity, unit_price, line_total) "
+    "SELECT r.id, c.variant_id, c.quantity, c.unit_price, c.quantity * c.unit_price "
+    "FROM res r, checked c ORDER BY c.variant_id), "
+    "emptied AS (DELETE FROM cart_items WHERE cart_id = $1 AND (SELECT ok FROM ok)) "
+    "SELECT c.variant_id, c.quantity, c.unit_price, c.available, r.id, r.expires "
+    "FROM checked c LEFT JOIN res r ON true ORDER BY c.variant_id"};
 
 /// An Idempotency-Key already used successfully by this customer.
 struct StoredKey {
@@ -121,37 +144,64 @@ struct StoredKey {
     std::int64_t reservation_id = 0;
 };
 
-/// Takes the key's advisory lock (409 when a request with the key is running) and returns its
-/// stored outcome, if an earlier request with it succeeded.
-std::optional<StoredKey> claim_key(pqxx::work &tx, std::int64_t customer_id,
-                                   const std::string &key) {
-    if (key.size() > kMaxKeyLength)
+/// The bearer token's customer and, locked, the id of its cart (none yet: nullopt). 401 without
+/// a token or for an unknown one, as Ctx::require_customer answers.
+std::pair<Customer, std::optional<std::int64_t>> customer_and_locked_cart(const Ctx &ctx,
+                                                                          pqxx::work &tx) {
+    if (ctx.raw().bearer_token[0] == '\0') throw unauthorized();
+    const auto rows = exec(tx, kCustomerLockCart, sha256_hex(ctx.raw().bearer_token));
+    if (rows.empty()) throw unauthorized("Invalid token.");
+    const auto &row = rows[0];
+    const Customer customer{row[0].as<std::int64_t>(), row[1].c_str(), row[2].c_str()};
+    if (row[3].is_null()) return {customer, std::nullopt};
+    return {customer, row[3].as<std::int64_t>()};
+}
+
+/// Takes the key's advisory lock (409 when a request with the key is running) with the customer
+/// lookup, before any row lock, so a concurrent duplicate never waits; then, in one statement,
+/// reads the key's stored outcome, if an earlier request with it succeeded, and locks the
+/// customer's cart, whose id it returns (nullopt: no cart yet).
+std::tuple<Customer, std::optional<StoredKey>, std::optional<std::int64_t>> claim_key_lock_cart(
+    const Ctx &ctx, pqxx::work &tx, const std::string &key) {
+    if (key.size() > kMaxKeyLength) {
+        (void)customer_and_locked_cart(ctx, tx);  // 401 before this 400
         throw bad_request("Idempotency-Key is longer than " + std::to_string(kMaxKeyLength) +
                           " characters.");
-    if (!exec(tx, kTryKeyLock, customer_id, key)[0][0].as<bool>())
+    }
+    if (ctx.raw().bearer_token[0] == '\0') throw unauthorized();
+    const auto rows = exec(tx, kCustomerKeyLock, sha256_hex(ctx.raw().bearer_token), key);
+    if (rows.empty()) throw unauthorized("Invalid token.");
+    const Customer customer{rows[0][0].as<std::int64_t>(), rows[0][1].c_str(), rows[0][2].c_str()};
+    if (!rows[0][3].as<bool>())
         throw conflict("A request with this Idempotency-Key is still in progress.")
             .with_header("Retry-After", "1");
-    const auto rows = exec(tx, kFindKey, customer_id, key);
-    if (rows.empty()) return std::nullopt;
-    return StoredKey{rows[0][0].c_str(), rows[0][1].as<std::int64_t>()};
+    const auto row = exec(tx, kFindKeyLockCart, customer.id, key)[0];
+    std::optional<std::int64_t> cart_id;
+    if (!row[0].is_null()) cart_id = row[0].as<std::int64_t>();
+    if (row[1].is_null()) return {customer, std::nullopt, cart_id};
+    return {customer, StoredKey{row[1].c_str(), row[2].as<std::int64_t>()}, cart_id};
 }
 
-/// The customer's cart lines under the cart row lock (none when there is no cart yet), and its id.
-std::pair<std::optional<std::int64_t>, std::vector<Line>> locked_cart(pqxx::work &tx,
-                                                                      std::int64_t customer_id) {
-    const auto cart = exec(tx, kLockCart, customer_id);
-    if (cart.empty()) return {std::nullopt, {}};
-    const auto cart_id = cart[0][0].as<std::int64_t>();
-    return {cart_id, lines_of(exec(tx, kCartLines, cart_id))};
-}
+/// One run of kReserveCart: the cart's lines, what is available of each (locked), and the
+/// reservation when it was made.
+struct Attempt {
+    std::vector<Line> lines;
+    Availability available;
+    std::optional<std::int64_t> reservation_id;
+    std::int64_t expires_at = 0;
+};
 
-/// Locks the variant rows (array literal `ids`) in id order and reads what is available of each.
-/// On rows this transaction holds already it returns at once, so it also serves to read them again.
-Availability lock_availability(pqxx::work &tx, const std::string &ids) {
-    Availability out;
-    for (const auto &r : exec(tx, kLockVariants, ids))
-        out[r[0].as<std::int64_t>()] = r[1].as<std::int64_t>();
-    return out;
+Attempt reserve_cart(pqxx::work &tx, std::int64_t cart_id, std::int64_t customer_id) {
+    Attempt a;
+    for (const auto &r : exec(tx, kReserveCart, cart_id, customer_id, g_reservation_ttl)) {
+        a.lines.push_back({r[0].as<std::int64_t>(), r[1].as<std::int64_t>(), money_column(r[2])});
+        a.available[r[0].as<std::int64_t>()] = r[3].as<std::int64_t>();
+        if (!r[4].is_null()) {
+            a.reservation_id = r[4].as<std::int64_t>();
+            a.expires_at = r[5].as<std::int64_t>();
+        }
+    }
+    return a;
 }
 
 /// Releases the expired reservations holding the short variants, as far as that needs no wait
@@ -164,43 +214,32 @@ std::size_t release_expired_holding(pqxx::work &tx, const std::vector<Shortage> 
     return release_locked(tx, expired, kReleasedByCheckout);
 }
 
-/// Locks the lines' variant rows in id order and checks stock; when short, releases the expired
-/// reservations holding the short variants and checks again. Still short: throws out_of_stock(),
-/// whose 400 leaves the handler only after the pqxx::work has rolled back (release included).
-void lock_and_check_stock(pqxx::work &tx, const std::vector<Line> &lines) {
-    const std::string ids = pg_array(variant_ids_of(lines));
-    const Availability available = lock_availability(tx, ids);
-    auto short_lines = shortages(lines, available);
-    if (short_lines.empty()) return;
-    if (release_expired_holding(tx, short_lines, available) > 0)
-        short_lines = shortages(lines, lock_availability(tx, ids));
-    if (!short_lines.empty()) throw out_of_stock(short_lines);
+/// Reserves the whole cart (kReserveCart). When stock is short, releases the expired
+/// reservations holding the short variants and tries once more (the variant rows are held by
+/// then). Still short: throws out_of_stock(), whose 400 leaves the handler only after the
+/// pqxx::work has rolled back (release included); an empty cart is a 400 too.
+Reservation reserve_or_throw(pqxx::work &tx, std::int64_t cart_id, std::int64_t customer_id) {
+    Attempt a = reserve_cart(tx, cart_id, customer_id);
+    if (a.lines.empty()) throw validation_failed({{"items", {"The cart is empty."}}});
+    if (!a.reservation_id) {
+        const auto short_lines = shortages(a.lines, a.available);
+        if (!short_lines.empty() && release_expired_holding(tx, short_lines, a.available) > 0)
+            a = reserve_cart(tx, cart_id, customer_id);
+        if (!a.reservation_id) throw out_of_stock(shortages(a.lines, a.available));
+    }
+    // Built from what the statement wrote rather than read back.
+    Reservation r;
+    r.id = *a.reservation_id;
+    r.status = "ACTIVE";
+    r.expires_at = a.expires_at;
+    r.total = total_of(a.lines);
+    r.items = std::move(a.lines);
+    return r;
 }
 
-/// Adds the lines to `reserved` and stores the reservation with its items. Returns it as
-/// stored, built from what we wrote rather than read back: two round trips fewer per checkout.
-Reservation create_reservation(pqxx::work &tx, std::int64_t customer_id,
-                               const std::vector<Line> &lines) {
-    Ids quantities;
-    std::vector<Cents> prices, totals;
-    for (const auto &l : lines) {
-        quantities.push_back(l.quantity);
-        prices.push_back(l.unit_price);
-        totals.push_back(l.line_total());
-    }
-    const std::string ids = pg_array(variant_ids_of(lines));
-    exec(tx, kAddReserved, ids, pg_array(quantities));
-    Reservation r;
-    r.status = "ACTIVE";
-    r.items = lines;
-    r.total = total_of(lines);
-    const auto row =
-        exec(tx, kInsertReservation, customer_id, g_reservation_ttl, format_money(r.total))[0];
-    r.id = row[0].as<std::int64_t>();
-    r.expires_at = row[1].as<std::int64_t>();
-    exec(tx, kInsertItems, r.id, ids, pg_array(quantities), pg_money_array(prices),
-         pg_money_array(totals));
-    return r;
+/// The lines of the (locked) cart, for comparing a replayed key's request; none without a cart.
+std::vector<Line> cart_lines(pqxx::work &tx, const std::optional<std::int64_t> &cart_id) {
+    return cart_id ? lines_of(exec(tx, kCartLines, *cart_id)) : std::vector<Line>{};
 }
 
 /// Answers a repeated key: the stored reservation, unless the cart now holds something else.
@@ -217,19 +256,25 @@ void replay(const Ctx &ctx, pqxx::work &tx, std::int64_t customer_id, const Stor
     ctx.reply(201, render_reservation(r));
 }
 
-/// POST /api/cart/checkout/
+/// POST /api/cart/checkout/ — round trips: BEGIN, customer + cart lock, kReserveCart, COMMIT;
+/// with an Idempotency-Key: BEGIN, customer + key lock, key + cart lock, kReserveCart, store key,
+/// COMMIT; a replay: BEGIN, customer + key lock, key + cart lock, the cart's lines, the stored
+/// reservation, COMMIT. More only when stock is short (the lazy release).
 void checkout(const Ctx &ctx) {
     pqxx::work tx(ctx.db());
-    const Customer customer = ctx.require_customer(tx);
     const std::string key = ctx.raw().idempotency_key;
-    const auto stored = key.empty() ? std::nullopt : claim_key(tx, customer.id, key);
-    const auto [cart_id, lines] = locked_cart(tx, customer.id);
-    if (stored) return replay(ctx, tx, customer.id, *stored, lines);
-    if (lines.empty()) throw validation_failed({{"items", {"The cart is empty."}}});
-    lock_and_check_stock(tx, lines);
-    const Reservation r = create_reservation(tx, customer.id, lines);
-    exec(tx, kEmptyCart, *cart_id);
-    if (!key.empty()) exec(tx, kStoreKey, customer.id, key, request_hash(lines), r.id);
+    if (key.empty()) {
+        const auto [customer, cart_id] = customer_and_locked_cart(ctx, tx);
+        if (!cart_id) throw validation_failed({{"items", {"The cart is empty."}}});
+        const Reservation r = reserve_or_throw(tx, *cart_id, customer.id);
+        tx.commit();
+        return ctx.reply(201, render_reservation(r));
+    }
+    const auto [customer, stored, cart_id] = claim_key_lock_cart(ctx, tx, key);
+    if (stored) return replay(ctx, tx, customer.id, *stored, cart_lines(tx, cart_id));
+    if (!cart_id) throw validation_failed({{"items", {"The cart is empty."}}});
+    const Reservation r = reserve_or_throw(tx, *cart_id, customer.id);
+    exec(tx, kStoreKey, customer.id, key, request_hash(r.items), r.id);
     tx.commit();
     ctx.reply(201, render_reservation(r));
 }
@@ -379,6 +424,33 @@ void confirm(const Ctx &ctx) { finish(ctx, "CONFIRMED", consume_stock); }
 /// POST /api/reservations/{id}/cancel/
 void cancel(const Ctx &ctx) { finish(ctx, "CANCELLED", return_reserved); }
 
+// ---- the "metrics.checkout" service: lines for the host's /metrics ---------------------------
+
+const Statement kReservationCounts{
+    "checkout.reservation_counts",
+    "SELECT count(*), count(*) FILTER (WHERE status = 'CONFIRMED'), "
+    "count(*) FILTER (WHERE status = 'EXPIRED'), count(*) FILTER (WHERE status = 'CANCELLED') "
+    "FROM reservations"};
+
+/// Reservations by what became of them, counted in the database: that covers every host and
+/// the reservation-release job (which expires most of them), and reservations are never
+/// deleted, so the counts only grow. One scan of the table per scrape.
+void serve_metrics(const Ctx &ctx) {
+    pqxx::nontransaction tx(ctx.db());
+    const auto row = exec(tx, kReservationCounts)[0];
+    std::string out =
+        "# HELP shopd_reservations_total Reservations by event, from the database (all hosts "
+        "and the release job).\n# TYPE shopd_reservations_total counter\n";
+    const char *const events[] = {"created", "confirmed", "expired", "cancelled"};
+    for (int i = 0; i < 4; ++i)
+        out.append("shopd_reservations_total{event=\"")
+            .append(events[i])
+            .append("\"} ")
+            .append(row[i].c_str())
+            .append("\n");
+    ctx.reply(200, out);
+}
+
 const PluginDef kPlugin{"checkout",
                         "1.0.0",
                         {{"POST", "/api/cart/checkout/", checkout},
@@ -386,7 +458,7 @@ const PluginDef kPlugin{"checkout",
                          {"GET", "/api/reservations/{id}/", get_reservation},
                          {"POST", "/api/reservations/{id}/confirm/", confirm},
                          {"POST", "/api/reservations/{id}/cancel/", cancel}},
-                        {},         // services offered
+                        {{"metrics.checkout", serve_metrics}},
                         {},         // services required
                         configure,  // checkout.reservation-ttl
                         nullptr};   // nothing to shut down

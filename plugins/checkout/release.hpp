@@ -20,10 +20,11 @@ constexpr const char *kReleasedByCheckout = "checkout";
 /// How many ACTIVE reservations are past expires_at (what a run would release now).
 std::int64_t count_expired(pqxx::transaction_base &tx);
 
-/// Locks up to `limit` ACTIVE reservations past expires_at, oldest first. Rows another
-/// transaction holds (a confirm, a checkout, another copy of the job) are skipped, never waited
-/// for.
-Ids lock_expired_batch(pqxx::transaction_base &tx, std::size_t limit);
+/// The job's batch in one statement: locks up to `limit` ACTIVE reservations past expires_at,
+/// oldest first, skipping rows another transaction holds, then their variant rows in variant-id
+/// order, and releases them as release_locked() does. Returns how many it released.
+std::size_t release_expired_batch(pqxx::transaction_base &tx, std::size_t limit,
+                                  const char *released_by);
 
 /// Locks the variant rows the given reservations hold, in variant-id order (waits for them: every
 /// writer takes variant rows in that order, so the waits cannot form a cycle).

@@ -7,7 +7,10 @@
 
 namespace shopd::checkout {
 
-constexpr std::size_t kDefaultBatchSize = 500;
+/// Rows per batch: each batch is one statement (release.cpp), so its cost is per row, not per
+/// batch; 10000 releases 100k expired reservations in 10 transactions, each holding its
+/// variant rows for a fraction of a second (issue 14; 500 took 4.6 s for 100k).
+constexpr std::size_t kDefaultBatchSize = 10000;
 constexpr std::size_t kMaxBatchSize = 100000;
 /// A week: the original design's periodic task deleted carts abandoned this long.
 constexpr std::int64_t kDefaultCartTtl = 7LL * 24 * 3600;

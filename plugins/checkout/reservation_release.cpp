@@ -19,9 +19,7 @@ namespace {
 
 /// Releases one batch in its own transaction; returns how many it released.
 std::size_t release_batch(pqxx::work &tx, std::size_t batch_size) {
-    const Ids batch = lock_expired_batch(tx, batch_size);
-    lock_variants_of(tx, batch);
-    return release_locked(tx, batch, kReleasedByJob);
+    return release_expired_batch(tx, batch_size, kReleasedByJob);
 }
 
 /// Runs `batch` (which handles at most `batch_size` rows) in one transaction after another until

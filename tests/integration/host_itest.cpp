@@ -118,6 +118,17 @@ public:
             contains(r.body, "shopd_requests_total{route=\"GET /healthz/\",status=\"200\"}"));
         CPPUNIT_ASSERT(contains(r.body, "shopd_request_duration_seconds_bucket{le=\"+Inf\"}"));
         CPPUNIT_ASSERT(contains(r.body, "shopd_plugin_info{name=\"customers\""));
+        // Latency by route pattern (never the raw path) and status.
+        const auto missing = http.get("/api/products/987654321/");
+        CPPUNIT_ASSERT_EQUAL(404L, missing.status);
+        const auto after = http.get("/metrics").body;
+        CPPUNIT_ASSERT(contains(after,
+                                "shopd_route_duration_seconds_count{route=\"GET "
+                                "/api/products/{id}/\",status=\"404\"} "));
+        CPPUNIT_ASSERT(contains(after,
+                                "shopd_route_duration_seconds_bucket{route=\"GET "
+                                "/healthz/\",status=\"200\",le=\"+Inf\"} "));
+        CPPUNIT_ASSERT(!contains(after, "987654321"));
     }
 
     void pluginListNeedsAdmin() {

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -80,6 +81,12 @@ OwnHost::OwnHost(const std::vector<std::string> &extra) {
     };
     if (const char *plugins = std::getenv("SHOPD_PLUGINS"))
         args.insert(args.end(), {"--plugins", plugins});
+    // A flag in `extra` replaces the default one (a flag is given once).
+    for (const auto &flag : extra) {
+        const auto at = std::find(args.begin() + 1, args.end(), flag);
+        if (flag.rfind("--", 0) == 0 && at != args.end() && at + 1 != args.end())
+            args.erase(at, at + 2);
+    }
     args.insert(args.end(), extra.begin(), extra.end());
     pid_ = fork();
     if (pid_ == 0) {

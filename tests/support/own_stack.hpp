@@ -33,7 +33,7 @@ private:
 
 /// A host (master + workers) of our own on a socket in a temp dir, with the shared stack's
 /// database, plugin files and admin tokens, in a process group of its own (so a test can kill
-/// it all at once). `extra` flags come last, so they win.
+/// it all at once). `extra` flags come last; one of the defaults given there replaces it.
 class OwnHost {
 public:
     explicit OwnHost(const std::vector<std::string> &extra = {});

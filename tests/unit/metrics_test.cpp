@@ -17,6 +17,8 @@ class MetricsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(formatsSecondsExactly);
     CPPUNIT_TEST(countsByRouteAndStatus);
     CPPUNIT_TEST(histogramIsCumulative);
+    CPPUNIT_TEST(histogramsByRouteAndStatus);
+    CPPUNIT_TEST(countsPluginSwaps);
     CPPUNIT_TEST(forkedProcessesShareTotals);
     CPPUNIT_TEST(fullTableOverflowsIntoOther);
     CPPUNIT_TEST(longKeysAreTruncated);
@@ -78,6 +80,56 @@ public:
         CPPUNIT_ASSERT(contains(text, "shopd_request_duration_seconds_sum 9.0034\n"));
     }
 
+    // shopd_route_duration_seconds: one cumulative histogram per (route pattern, status).
+    void histogramsByRouteAndStatus() {
+        Metrics m;
+        m.observe("GET /api/products/{id}/", 200, 400);      // <= 0.0005
+        m.observe("GET /api/products/{id}/", 200, 30000);    // <= 0.05
+        m.observe("GET /api/products/{id}/", 200, 9000000);  // only +Inf
+        m.observe("GET /api/products/{id}/", 404, 2000);     // <= 0.0025
+        m.observe("POST /api/cart/checkout/", 201, 7000);    // <= 0.01
+        const auto text = m.render({});
+        const std::string ok =
+            "shopd_route_duration_seconds_bucket{route=\"GET /api/products/{id}/\","
+            "status=\"200\",le=\"";
+        CPPUNIT_ASSERT(contains(text, ok + "0.0005\"} 1\n"));
+        CPPUNIT_ASSERT(contains(text, ok + "0.025\"} 1\n"));
+        CPPUNIT_ASSERT(contains(text, ok + "0.05\"} 2\n"));
+        CPPUNIT_ASSERT(contains(text, ok + "5.0\"} 2\n"));
+        CPPUNIT_ASSERT(contains(text, ok + "+Inf\"} 3\n"));
+        CPPUNIT_ASSERT(contains(text,
+                                "shopd_route_duration_seconds_count{route=\"GET "
+                                "/api/products/{id}/\",status=\"200\"} 3\n"));
+        CPPUNIT_ASSERT(contains(text,
+                                "shopd_route_duration_seconds_sum{route=\"GET "
+                                "/api/products/{id}/\",status=\"200\"} 9.0304\n"));
+        const std::string nf =
+            "shopd_route_duration_seconds_bucket{route=\"GET /api/products/{id}/\","
+            "status=\"404\",le=\"";
+        CPPUNIT_ASSERT(contains(text, nf + "0.001\"} 0\n"));
+        CPPUNIT_ASSERT(contains(text, nf + "0.0025\"} 1\n"));
+        CPPUNIT_ASSERT(contains(text,
+                                "shopd_route_duration_seconds_count{route=\"POST "
+                                "/api/cart/checkout/\",status=\"201\"} 1\n"));
+        // 3 series x (12 buckets + +Inf); the overall histogram keeps counting everything.
+        CPPUNIT_ASSERT_EQUAL(std::size_t(39),
+                             lines_with(text, "shopd_route_duration_seconds_bucket{").size());
+        CPPUNIT_ASSERT(contains(text, "shopd_request_duration_seconds_count 5\n"));
+    }
+
+    void countsPluginSwaps() {
+        Metrics m;
+        auto text = m.render({});
+        CPPUNIT_ASSERT(contains(text, "# TYPE shopd_plugin_swaps_total counter\n"));
+        m.count_plugin_swap("pricing");
+        m.count_plugin_swap("pricing");
+        m.count_plugin_swap("catalog");
+        text = m.render({});
+        CPPUNIT_ASSERT(contains(text, "shopd_plugin_swaps_total{plugin=\"pricing\"} 2\n"));
+        CPPUNIT_ASSERT(contains(text, "shopd_plugin_swaps_total{plugin=\"catalog\"} 1\n"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), lines_with(text, "shopd_plugin_swaps_total{").size());
+    }
+
     // The master creates Metrics before forking; every worker counts into the same totals.
     void forkedProcessesShareTotals() {
         Metrics m;
@@ -116,6 +168,9 @@ public:
             contains(text, "shopd_request_duration_seconds_bucket{le=\"0.0005\"} 4001\n"));
         CPPUNIT_ASSERT(
             contains(text, "shopd_request_duration_seconds_bucket{le=\"0.005\"} 8001\n"));
+        CPPUNIT_ASSERT(contains(text,
+                                "shopd_route_duration_seconds_bucket{route=\"POST "
+                                "/api/carts/{id}/items/\",status=\"201\",le=\"0.005\"} 4000\n"));
         // 4000 x 300us + 4000 x 3000us + 1us
         CPPUNIT_ASSERT(contains(text, "shopd_request_duration_seconds_sum 13.200001\n"));
         CPPUNIT_ASSERT(
@@ -153,7 +208,8 @@ public:
         CPPUNIT_ASSERT(
             contains(text, "shopd_db_errors_total{plugin=\"other\",sqlstate=\"other\"} " +
                                std::to_string(extra) + "\n"));
-        CPPUNIT_ASSERT(text.size() < 200 * (2 * Metrics::kTableSlots + 40));
+        // Bounded: per request key a counter line and a histogram (15 lines), per db error key one.
+        CPPUNIT_ASSERT(text.size() < 200 * (17 * Metrics::kTableSlots + 40));
     }
 
     // A key longer than a slot holds is cut at a UTF-8 boundary; the same long key counts once.

@@ -40,6 +40,9 @@ const std::pair<const char *, const char *> kBuiltinRoutes[] = {
     {"GET", "/api/admin/plugins/"},
     {"POST", "/api/admin/plugins/reload/"},
     {"POST", "/api/admin/plugins/{name}/rollback/"},
+    {"POST", "/api/admin/plugins/{name}/promote/"},
+    {"POST", "/api/admin/plugins/{name}/shadow/"},
+    {"DELETE", "/api/admin/plugins/{name}/shadow/"},
 };
 
 /// A path reduced to what the host's router compares: a trailing '/' (the host normalises every

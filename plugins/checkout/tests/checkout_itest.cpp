@@ -130,6 +130,7 @@ class CheckoutITest : public CppUnit::TestFixture {
     CPPUNIT_TEST(listFiltersByStatus);
     CPPUNIT_TEST(listPaginates);
     CPPUNIT_TEST(listBadFiltersAre400);
+    CPPUNIT_TEST(metricsCountReservationsInTheDatabase);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -246,6 +247,31 @@ public:
         // Giving the units back is the release job's (or a short checkout's) work, not confirm's.
         CPPUNIT_ASSERT(db_status(db, id) == "ACTIVE" || db_status(db, id) == "EXPIRED");
         CPPUNIT_ASSERT_EQUAL(db_status(db, id) == "ACTIVE" ? 4LL : 0LL, s.reserved);
+    }
+
+    /// /metrics' shopd_reservations_total (the "metrics.checkout" service) counts the table:
+    /// created equals count(*), and a checkout + confirm adds one to created and to confirmed.
+    void metricsCountReservationsInTheDatabase() {
+        Http http;
+        pqxx::connection db(env("SHOPD_DATABASE_URL"));
+        const auto metric = [&](const std::string &event) {
+            const std::string text = http.get("/metrics").body;
+            const std::string key = "shopd_reservations_total{event=\"" + event + "\"} ";
+            const auto at = text.find(key);
+            CPPUNIT_ASSERT_MESSAGE("no " + key + "in /metrics", at != std::string::npos);
+            return std::stoll(text.substr(at + key.size()));
+        };
+        const long long created = metric("created"), confirmed = metric("confirmed");
+        pqxx::nontransaction tx(db);
+        CPPUNIT_ASSERT_EQUAL(tx.exec1("SELECT count(*) FROM reservations")[0].as<long long>(),
+                             created);
+        const auto token = new_customer(http);
+        add_to_cart(http, token, new_variants(http, {{"0.00", 5}})[0], 2);
+        const long long id = reserve_cart(http, token);
+        const auto r = http.post(reservation_path(id, "confirm"), "", token);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 200L, r.status);
+        CPPUNIT_ASSERT_EQUAL(created + 1, metric("created"));
+        CPPUNIT_ASSERT_EQUAL(confirmed + 1, metric("confirmed"));
     }
 
     void shortStockReleasesExpiredReservationFirst() {

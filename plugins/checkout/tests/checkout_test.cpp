@@ -149,7 +149,7 @@ public:
         const auto p = parse({});
         CPPUNIT_ASSERT(p.run);
         CPPUNIT_ASSERT_EQUAL(std::string("postgresql://env/db"), p.options.db);
-        CPPUNIT_ASSERT_EQUAL(std::size_t(500), p.options.batch_size);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(10000), p.options.batch_size);
         CPPUNIT_ASSERT_EQUAL(std::int64_t(604800), p.options.cart_ttl);
         CPPUNIT_ASSERT_EQUAL(std::int64_t(86400), p.options.idempotency_ttl);
         CPPUNIT_ASSERT(!p.options.dry_run);

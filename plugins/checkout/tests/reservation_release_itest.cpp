@@ -5,8 +5,10 @@
 
 #include <sys/wait.h>
 
+#include <chrono>
 #include <cstdio>
 #include <future>
+#include <iostream>
 #include <regex>
 
 using namespace shopd::test;
@@ -22,6 +24,13 @@ Run run_release(const std::string &args) {
 }
 
 std::string db_flag() { return "--db '" + env("SHOPD_DATABASE_URL") + "'"; }
+
+/// Ids as a PostgreSQL array literal.
+std::string pg_ids(const std::vector<long long> &ids) {
+    std::string out = "{";
+    for (const auto id : ids) out += (out.size() > 1 ? "," : "") + std::to_string(id);
+    return out + "}";
+}
 
 /// N from the output line "<prefix> N <what>"; fails the test if the output has no such line.
 long long count_in(const Run &run, const std::string &prefix,
@@ -144,6 +153,7 @@ class ReservationReleaseITest : public CppUnit::TestFixture {
     CPPUNIT_TEST(ttlZeroNeverPurges);
     CPPUNIT_TEST(dryRunPurgesNothing);
     CPPUNIT_TEST(checkFindsReservedOffAndChangesNothing);
+    CPPUNIT_TEST(releases20kInSetBasedBatches);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -339,6 +349,63 @@ public:
         CPPUNIT_ASSERT_EQUAL(0LL, count_in(off, "would purge", "carts"));
         CPPUNIT_ASSERT_EQUAL(0LL, count_in(off, "would purge", "idempotency keys"));
         aged.assert_default_run_purges_both();
+    }
+
+    // 20k expired reservations of one customer over 50 variants, one or two items each, written
+    // through SQL (bench/run's release_100k does 100k the same way): one run of the default
+    // batch size releases every one, gives every unit back and logs each release once.
+    void releases20kInSetBasedBatches() {
+        Http http;
+        const auto customer = new_customer_with_id(http);
+        std::vector<std::pair<std::string, int>> specs(50, {"0.00", 1000000});
+        const auto variants = new_variants(http, specs);
+        pqxx::connection db(env("SHOPD_DATABASE_URL"));
+        {
+            pqxx::work tx(db);
+            tx.exec_params(
+                "WITH v AS (SELECT row_number() OVER (ORDER BY id) - 1 AS k, id FROM variants "
+                "WHERE id = ANY($2::bigint[])), "
+                "r AS (INSERT INTO reservations (customer_id, expires_at, total) "
+                "SELECT $1, now() - interval '1 hour' - g * interval '1 ms', 3 "
+                "FROM generate_series(1, 20000) g RETURNING id), "
+                "i AS (INSERT INTO reservation_items "
+                "(reservation_id, variant_id, quantity, unit_price, line_total) "
+                "SELECT r.id, v.id, 1, 1, 1 FROM r JOIN v ON v.k = r.id % 50 "
+                "UNION ALL SELECT r.id, v.id, 2, 1, 2 FROM r JOIN v ON v.k = (r.id + 1) % 50 "
+                "WHERE r.id % 2 = 0 RETURNING variant_id, quantity) "
+                "UPDATE variants SET reserved = reserved + g.q FROM (SELECT variant_id, "
+                "sum(quantity) AS q FROM i GROUP BY variant_id) g WHERE variants.id = g.variant_id",
+                customer.id, pg_ids(variants));
+            tx.commit();
+        }
+        const auto started = std::chrono::steady_clock::now();
+        const auto run = run_release(db_flag() + " --cart-ttl 0 --idempotency-ttl 0");
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - started)
+                            .count();
+        std::cerr << "\n[release] 20k expired reservations released in " << ms << " ms"
+                  << std::endl;
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(run.output, 0, run.exit_code);
+        CPPUNIT_ASSERT(count_in(run, "released") >= 20000);
+        pqxx::nontransaction tx(db);
+        const auto row = tx.exec_params1(
+            "SELECT count(*) FILTER (WHERE r.status = 'EXPIRED'), "
+            "count(*) FILTER (WHERE r.status = 'ACTIVE'), "
+            "(SELECT count(*) FROM expiry_log l JOIN reservations x ON x.id = l.reservation_id "
+            "WHERE x.customer_id = $1 AND l.released_by = 'reservation-release'), "
+            "(SELECT count(*) FROM (SELECT reservation_id FROM expiry_log GROUP BY reservation_id "
+            "HAVING count(*) > 1) d), "
+            "(SELECT coalesce(sum(l.unit_count), 0) FROM expiry_log l JOIN reservations x "
+            "ON x.id = l.reservation_id WHERE x.customer_id = $1), "
+            "(SELECT sum(reserved) FROM variants WHERE id = ANY($2::bigint[])) "
+            "FROM reservations r WHERE r.customer_id = $1",
+            customer.id, pg_ids(variants));
+        CPPUNIT_ASSERT_EQUAL(20000LL, row[0].as<long long>());
+        CPPUNIT_ASSERT_EQUAL(0LL, row[1].as<long long>());
+        CPPUNIT_ASSERT_EQUAL(20000LL, row[2].as<long long>());
+        CPPUNIT_ASSERT_EQUAL(0LL, row[3].as<long long>());
+        CPPUNIT_ASSERT_EQUAL(20000LL + 10000LL * 2, row[4].as<long long>());
+        CPPUNIT_ASSERT_EQUAL(0LL, row[5].as<long long>());
     }
 
     void checkFindsReservedOffAndChangesNothing() {
