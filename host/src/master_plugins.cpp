@@ -40,9 +40,11 @@ void Master::publish(const Manifest &m) {
     for (const Child &c : children_)
         if (c.pid > 0) kill(c.pid, SIGHUP);
     const auto deadline = Clock::now() + std::chrono::seconds(15);
-    while (Clock::now() < deadline && !all_applied(m.generation)) {
+    for (int i = 1; Clock::now() < deadline && !all_applied(m.generation); ++i) {
         std::this_thread::sleep_for(milliseconds(5));
         (void)reap();  // a worker that died meanwhile is not waited for
+        // Waiting may take longer than half the watchdog interval: healthy workers keep it fed.
+        if (i % 20 == 0) systemd_.tick(pids(), reports());
     }
 }
 

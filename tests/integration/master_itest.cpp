@@ -3,6 +3,7 @@
 // processes without a failed GET. The shared stack is not touched.
 #include "http_client.hpp"
 #include "own_stack.hpp"
+#include "shopd/plugin_def.hpp"
 
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -120,14 +121,16 @@ public:
     /// Plugins declare the schema versions they work with; a plugin that needs a schema the
     /// database has not reached is refused (here: 999), the stack's own ones are compared.
     void checkConfigComparesSchemaVersions() {
+        // The stack's database is migrated to the newest sql/NNN, which plugins built here need.
+        const std::string kSchema = std::to_string(shopd::kSchemaVersion);
         const std::string base = std::string(SHOPD_HOST_BINARY) +
                                  " --check-config --database-url '" + env("SHOPD_DATABASE_URL") +
                                  "'";
         std::string out;
         CPPUNIT_ASSERT_EQUAL_MESSAGE(
             out, 0, run(base + " --plugin-dir " + env("SHOPD_VAR") + "/plugins", out));
-        CPPUNIT_ASSERT_MESSAGE(
-            out, out.find("needs schema 6.., the database is at 6") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(out, out.find("needs schema " + kSchema + ".., the database is at " +
+                                             kSchema) != std::string::npos);
         char dir[] = "/tmp/shopd-schema-test.XXXXXX";
         CPPUNIT_ASSERT(::mkdtemp(dir) != nullptr);
         const std::string plugin = std::string(dir) + "/thrower.so";
@@ -136,8 +139,8 @@ public:
         const int rc = run(base + " --plugin-dir " + dir + " --plugins thrower", out);
         std::system(("rm -rf " + std::string(dir)).c_str());
         CPPUNIT_ASSERT_EQUAL_MESSAGE(out, 1, rc);
-        CPPUNIT_ASSERT_MESSAGE(
-            out, out.find("needs schema 999.., the database is at 6") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(out, out.find("needs schema 999.., the database is at " + kSchema) !=
+                                        std::string::npos);
     }
 
     /// Runs `command` through the shell; its exit code, with stdout and stderr in `out`.
