@@ -133,9 +133,12 @@ void Builtins::promote_plugin(const Incoming &in, WorkerDb &, shopd_response &re
     plugin_command(in, resp, "promote", "");
 }
 
-/// POST starts a shadow of the plugin ({"path": "/abs/candidate.so"}), DELETE stops it.
-void Builtins::shadow_plugin(const Incoming &in, WorkerDb &, shopd_response &resp) {
-    if (in.method == "DELETE") return plugin_command(in, resp, "shadow-stop", "");
+void Builtins::stop_shadow(const Incoming &in, WorkerDb &, shopd_response &resp) {
+    plugin_command(in, resp, "shadow-stop", "");
+}
+
+/// Starts a shadow of the plugin: {"path": "/abs/candidate.so"}.
+void Builtins::start_shadow(const Incoming &in, WorkerDb &, shopd_response &resp) {
     if (!require_admin(in, resp)) return;
     rapidjson::Document body;
     body.Parse(in.body.c_str(), in.body.size());

@@ -12,25 +12,6 @@
 
 namespace shopd::host {
 
-namespace {
-/// Whether `method` is one of `methods` ("POST DELETE").
-bool allows(const std::string &methods, const std::string &method) {
-    std::size_t from = 0;
-    for (std::size_t to; from <= methods.size(); from = to + 1) {
-        to = methods.find(' ', from);
-        if (to == std::string::npos) to = methods.size();
-        if (methods.compare(from, to - from, method) == 0) return true;
-    }
-    return false;
-}
-/// The Allow header for `methods`: "POST, DELETE".
-std::string allow_header(std::string methods) {
-    for (std::size_t at; (at = methods.find(' ')) != std::string::npos;)
-        methods.replace(at, 1, ", ");
-    return methods;
-}
-}  // namespace
-
 /// Whether `path` matches `pattern`, where "{name}" stands for one plugin name (kept in
 /// plugin_name_ for the handler).
 bool Builtins::matches(const std::string &pattern, const std::string &path) {
@@ -59,21 +40,24 @@ bool Builtins::serve(const Incoming &in, WorkerDb &db, shopd_response &resp, std
         {"POST", "/api/admin/plugins/reload/", &Builtins::reload_plugins},
         {"POST", "/api/admin/plugins/{name}/rollback/", &Builtins::rollback_plugin},
         {"POST", "/api/admin/plugins/{name}/promote/", &Builtins::promote_plugin},
-        {"POST DELETE", "/api/admin/plugins/{name}/shadow/", &Builtins::shadow_plugin},
+        {"POST", "/api/admin/plugins/{name}/shadow/", &Builtins::start_shadow},
+        {"DELETE", "/api/admin/plugins/{name}/shadow/", &Builtins::stop_shadow},
     };
+    // A path may have several entries, one per method; 405 names every method it has.
+    std::string allow;
     for (const auto &e : kEntries) {
         if (!matches(e.path, in.path)) continue;
-        const bool allowed = allows(e.method, in.method);
-        route = (allowed ? in.method : std::string(e.method)) + " " + e.path;
-        if (!allowed) {
-            set_problem(resp, 405, "Method \"" + printable(in.wire_method()) + "\" not allowed.");
-            resp.headers.emplace_back("Allow", allow_header(e.method));
-        } else {
+        route = std::string(e.method) + " " + e.path;
+        if (in.method == e.method) {
             (this->*e.fn)(in, db, resp);
+            return true;
         }
-        return true;
+        allow.append(allow.empty() ? "" : ", ").append(e.method);
     }
-    return false;
+    if (allow.empty()) return false;
+    set_problem(resp, 405, "Method \"" + printable(in.wire_method()) + "\" not allowed.");
+    resp.headers.emplace_back("Allow", allow);
+    return true;
 }
 
 void Builtins::healthz(const Incoming &, WorkerDb &, shopd_response &resp) {

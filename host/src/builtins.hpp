@@ -31,7 +31,8 @@ private:
     void reload_plugins(const Incoming &in, WorkerDb &, shopd_response &resp);
     void rollback_plugin(const Incoming &in, WorkerDb &, shopd_response &resp);
     void promote_plugin(const Incoming &in, WorkerDb &, shopd_response &resp);
-    void shadow_plugin(const Incoming &in, WorkerDb &, shopd_response &resp);
+    void start_shadow(const Incoming &in, WorkerDb &, shopd_response &resp);
+    void stop_shadow(const Incoming &in, WorkerDb &, shopd_response &resp);
     void plugin_command(const Incoming &in, shopd_response &resp, const char *op,
                         const std::string &arg);
     std::string plugin_metrics(const std::shared_ptr<const Snapshot> &snap, WorkerDb &db);

@@ -102,11 +102,6 @@ bool Generations::adopt(const std::string &name, ManifestEntry &entry, std::stri
     return true;
 }
 
-bool Generations::stage_candidate(const std::string &name, const std::string &file,
-                                  ManifestEntry &candidate, std::string &error) {
-    return stage(name, file, candidate, error);
-}
-
 void Generations::drop_candidate(const ManifestEntry &candidate) {
     std::error_code ec;
     if (candidate.serial != 0) fs::remove(candidate.copy, ec);

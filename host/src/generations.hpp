@@ -70,10 +70,10 @@ public:
     /// Reverts every plugin `record` says was reloaded (a worker died while loading them: which
     /// one is to blame is unknowable), with `why`; bumps the generation. True if any was.
     bool revert_reloaded(Manifest &manifest, ReloadRecord &record, const std::string &why);
-    /// Shadow mode: copies and checks `file` as a candidate generation of `name`, without
-    /// making it serve; false with `error` when the check refuses it.
-    bool stage_candidate(const std::string &name, const std::string &file, ManifestEntry &candidate,
-                         std::string &error);
+    /// Copies and checks `file` as a generation of `name` without making it serve (a
+    /// reload's adoption, a shadow's candidate); false with `error` when the check refuses it.
+    bool stage(const std::string &name, const std::string &file, ManifestEntry &candidate,
+               std::string &error);
     /// Removes a staged candidate that will not serve.
     void drop_candidate(const ManifestEntry &candidate);
     /// The staged `candidate` becomes the serving generation (into `entry`; the one serving
@@ -90,8 +90,6 @@ private:
         ManifestEntry previous{};  ///< its copy is kept: a revert (or a slow worker) needs it
     };
     bool adopt(const std::string &name, ManifestEntry &entry, std::string &error);
-    bool stage(const std::string &name, const std::string &file, ManifestEntry &entry,
-               std::string &error);
     void make_current(const std::string &name, ManifestEntry &entry, const FileIdentity &id);
     std::string source_of(const std::string &name) const;
 

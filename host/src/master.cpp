@@ -22,6 +22,12 @@ std::string describe_exit(int status) {
     return "exited with status " + std::to_string(WEXITSTATUS(status));
 }
 
+milliseconds respawn_backoff(milliseconds previous, std::chrono::steady_clock::time_point started) {
+    const bool at_once = std::chrono::steady_clock::now() - started < std::chrono::seconds(2);
+    return at_once ? std::min(milliseconds(30000), std::max(milliseconds(250), previous * 2))
+                   : milliseconds(0);
+}
+
 int Master::run(const sigset_t &signals) {
     for (std::size_t i = 0; i < children_.size(); ++i) spawn(i);
     for (;;) {
@@ -111,10 +117,7 @@ bool Master::reap() {
             return false;
         }
         const bool planned = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-        const bool at_once = Clock::now() - it->started < std::chrono::seconds(2);
-        it->backoff = planned || !at_once ? milliseconds(0)
-                                          : std::min(milliseconds(30000),
-                                                     std::max(milliseconds(250), it->backoff * 2));
+        it->backoff = planned ? milliseconds(0) : respawn_backoff(it->backoff, it->started);
         it->respawn_at = Clock::now() + it->backoff;
         log_line(planned ? 0 : 2, "master",
                  "worker " + std::to_string(slot) + " (pid " + std::to_string(pid) + ") " +

@@ -22,6 +22,12 @@ namespace shopd::host {
 /// "killed by signal 11 (Segmentation fault)" or "exited with status 3".
 std::string describe_exit(int status);
 
+/// How long to wait before starting again a process (worker or shadow) that died: nothing when
+/// it ran 2 s or more, else 250 ms doubling up to 30 s (a process that dies at start must not
+/// spin).
+std::chrono::milliseconds respawn_backoff(std::chrono::milliseconds previous,
+                                          std::chrono::steady_clock::time_point started);
+
 class Master {
 public:
     Master(const Config &config, SharedState &shared, Generations &generations, Metrics &metrics,

@@ -54,7 +54,7 @@ CommandResult Master::shadow_start(const std::string &name, const std::string &p
                       std::string("a shadow of ") + shadow_.name + " is running; stop it first");
     ManifestEntry candidate{};
     std::string error;
-    if (!generations_.stage_candidate(name, path, candidate, error))
+    if (!generations_.stage(name, path, candidate, error))
         return result(422, "candidate refused: " + error);
     stop_shadow();  // a new candidate replaces the one before
     shared_.shadow.stats.clear();
@@ -116,10 +116,7 @@ bool Master::reap_shadow(pid_t pid, int status) {
     stats.examples.read(kept);
     stats.examples.reset();
     stats.examples.write(kept);
-    const bool at_once = Clock::now() - shadow_started_ < std::chrono::seconds(2);
-    shadow_backoff_ =
-        at_once ? std::min(milliseconds(30000), std::max(milliseconds(250), shadow_backoff_ * 2))
-                : milliseconds(250);
+    shadow_backoff_ = respawn_backoff(shadow_backoff_, shadow_started_);
     shadow_respawn_at_ = Clock::now() + shadow_backoff_;
     const std::string why = "shadow process (pid " + std::to_string(pid) + ") " +
                             describe_exit(status) + "; respawning in " +

@@ -4,6 +4,8 @@
 #include "log.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,7 +18,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <map>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -162,9 +163,15 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::mutex g_mu;
-std::map<int, Clock::time_point> g_parked;  // fd -> since when
-Clock::time_point g_draining{};             // first close_idle()
+/// Per fd: when it was parked (steady-clock ticks), 0 while a thread serves it or it is closed.
+/// Lock-free and allocation-free: parked()/taken() run twice per request on every thread, the
+/// scan only while draining. Whoever swaps a slot to 0 owns the fd (a serving thread or the
+/// drain, never both). Sized once to the open-files limit; an fd beyond it is not tracked.
+std::atomic<std::int64_t> *g_parked = nullptr;
+std::size_t g_slots = 0;
+std::once_flag g_init;
+std::mutex g_drain_mu;           // one close_idle() at a time
+Clock::time_point g_draining{};  // first close_idle()
 std::atomic<bool> g_gentle{false};
 
 /// While nginx keeps reusing a connection (the most recently used first), closing it races with
@@ -173,16 +180,33 @@ std::atomic<bool> g_gentle{false};
 constexpr auto kColdAfter = std::chrono::milliseconds(250);
 constexpr auto kAllIdle = std::chrono::seconds(5);
 
+std::atomic<std::int64_t> *slot(int fd) {
+    std::call_once(g_init, [] {
+        rlimit rl{};
+        g_slots = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                      ? static_cast<std::size_t>(rl.rlim_cur)
+                      : 65536;
+        // Anonymous pages: zero until written, so only slots of fds in use cost memory.
+        void *mem = mmap(nullptr, g_slots * sizeof(std::atomic<std::int64_t>),
+                         PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (mem == MAP_FAILED)
+            g_slots = 0;  // then nothing is tracked: drains close at exit
+        else
+            g_parked = static_cast<std::atomic<std::int64_t> *>(mem);
+    });
+    return fd >= 0 && static_cast<std::size_t>(fd) < g_slots ? &g_parked[fd] : nullptr;
+}
+
 }  // namespace
 
 void parked(int fd) {
-    const std::lock_guard<std::mutex> lock(g_mu);
-    g_parked[fd] = Clock::now();
+    if (auto *s = slot(fd))
+        s->store(std::max<std::int64_t>(1, Clock::now().time_since_epoch().count()));
 }
 
 bool taken(int fd) {
-    const std::lock_guard<std::mutex> lock(g_mu);
-    return g_parked.erase(fd) == 1;
+    auto *s = slot(fd);
+    return !s || s->exchange(0) != 0;
 }
 
 void set_gentle() { g_gentle = true; }
@@ -190,27 +214,31 @@ void set_gentle() { g_gentle = true; }
 bool gentle() { return g_gentle; }
 
 std::size_t close_idle() {
-    const std::lock_guard<std::mutex> lock(g_mu);
+    const std::lock_guard<std::mutex> lock(g_drain_mu);
+    (void)slot(0);
     const auto now = Clock::now();
     if (g_draining == Clock::time_point{}) g_draining = now;
     const auto cold =
         g_gentle && now - g_draining < kAllIdle ? kColdAfter : Clock::duration::zero();
-    for (auto it = g_parked.begin(); it != g_parked.end();) {
+    std::size_t left = 0;
+    for (std::size_t fd = 0; fd < g_slots; ++fd) {
+        std::int64_t since = g_parked[fd].load();
+        if (since == 0) continue;
         char byte = 0;
-        const ssize_t n = recv(it->first, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        const ssize_t n = recv(static_cast<int>(fd), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
         const bool eof = n == 0;
-        if (!eof && now - it->second < cold) {
-            ++it;
+        const bool idle = eof || now - Clock::time_point(Clock::duration(since)) >= cold;
+        const bool request =
+            n > 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EBADF);
+        // A request waiting is left to the thread epoll hands it to; an idle (or closed by
+        // nginx) one is closed, if no thread took it meanwhile: nginx drops it from its cache.
+        if (!idle || request || !g_parked[fd].compare_exchange_strong(since, 0)) {
+            left += g_parked[fd].load() != 0;
             continue;
         }
-        if (n > 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EBADF)) {
-            ++it;  // a request is there: leave it to the thread epoll hands it to
-            continue;
-        }
-        close(it->first);  // idle (or closed by nginx): nginx drops it from its cache
-        it = g_parked.erase(it);
+        close(static_cast<int>(fd));
     }
-    return g_parked.size();
+    return left;
 }
 
 }  // namespace shopd::host::drain
